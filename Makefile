@@ -1,0 +1,38 @@
+# Every target sets itself up from nothing: a venv, the project, the Kafka jars.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+JARS := kafka/lib/.fetched
+
+.PHONY: up test bench lint install kafka clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+kafka: $(JARS)
+
+$(JARS): kafka/pom.xml $(INSTALLED)
+	$(BIN)/busbar fetch-kafka
+
+up: $(INSTALLED) $(JARS)
+	$(BIN)/busbar up $(ARGS)
+
+test: $(INSTALLED) $(JARS)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: $(INSTALLED) $(JARS)
+	$(BIN)/python bench/matcher.py
+	$(BIN)/python bench/pipeline.py
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) kafka/lib .busbar

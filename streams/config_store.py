@@ -1,0 +1,138 @@
+"""Every worker's copy of the configuration, read from the compacted config topic.
+
+A background thread reads the topic from the beginning and applies each record to a Model,
+telling listeners what changed; so a change written by any worker reaches every worker
+within one poll (well under a second). Writers wait until their own record has come back
+through the topic, which gives read-your-writes to the API without any state outside Kafka.
+A record that cannot be read is logged and skipped: the worker keeps the model it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+
+from streams.model import Change, Model, Record, decode_record, encode_record
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Change], None]
+POLL_S = 0.05
+
+
+class ConfigStoreError(RuntimeError):
+    """The config topic could not be written or read in time."""
+
+
+class ConfigStore:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.model = Model()
+        self._listeners: list[Listener] = []
+        self._lock = threading.Condition()
+        self._applied_offset = -1  # offset of the last record applied
+        self._caught_up = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._consumer = Consumer({
+            "bootstrap.servers": bootstrap,
+            "group.id": f"busbar-config-{uuid.uuid4().hex}",  # never committed: each worker reads everything
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "log_level": 3,
+        })
+        self._producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                                   "linger.ms": 0, "log_level": 3})
+
+    # --- reading ---------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        """Called from the reader thread for each change; must be quick and must not raise."""
+        self._listeners.append(listener)
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start reading; returns once the whole topic as of now has been applied."""
+        self._consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+        self._thread = threading.Thread(target=self._run, name="busbar-config", daemon=True)
+        self._thread.start()
+        if not self._caught_up.wait(timeout):
+            raise ConfigStoreError(f"could not read config topic {self.topic} within {timeout:.0f}s")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self._consumer.close()
+        self._producer.flush(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            msg = self._consumer.poll(POLL_S)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    self._caught_up.set()
+                else:
+                    log.warning("config topic %s: %s", self.topic, err)
+                continue
+            self._apply(msg.key(), msg.value(), msg.offset())
+
+    def _apply(self, raw_key: bytes | None, raw_value: bytes | None, offset: int) -> None:
+        try:
+            key = (raw_key or b"").decode()
+            if "/" not in key:
+                raise ValueError(f"key {key!r} is not <kind>/<id>")
+            change = self.model.apply(key, decode_record(raw_value))
+        except ValueError as exc:  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            log.error("config topic %s offset %d: skipped unreadable record: %s", self.topic, offset, exc)
+            change = None
+        if change is not None:
+            for listener in self._listeners:
+                try:
+                    listener(change)
+                except Exception:
+                    log.exception("config listener failed on %s", change.key)
+        with self._lock:
+            self._applied_offset = offset
+            self._lock.notify_all()
+
+    def wait_applied(self, offset: int, timeout: float) -> None:
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._applied_offset >= offset, timeout):
+                raise ConfigStoreError(f"config record at offset {offset} not read back within {timeout:.0f}s")
+
+    # --- writing ---------------------------------------------------------------------------
+    def write_many(self, records: dict[str, Record | None], timeout: float = 10.0) -> None:
+        """Write records (None deletes) and wait until this worker's model shows them."""
+        offsets: list[int] = []
+        errors: list[str] = []
+
+        def delivered(err: KafkaError | None, msg: object) -> None:
+            if err is not None:
+                errors.append(str(err))
+            else:
+                offsets.append(msg.offset())  # type: ignore[attr-defined]
+
+        for key, record in records.items():
+            self._producer.produce(self.topic, key=key.encode(), value=encode_record(record), on_delivery=delivered)
+        remaining = self._producer.flush(timeout)
+        if errors or remaining:
+            raise ConfigStoreError(f"config write failed: {errors[0] if errors else 'timed out'}")
+        if offsets:
+            self.wait_applied(max(offsets), timeout)
+
+    def write(self, key: str, record: Record | None, timeout: float = 10.0) -> None:
+        self.write_many({key: record}, timeout)
+
+    async def awrite_many(self, records: dict[str, Record | None], timeout: float = 10.0) -> None:
+        """The API's form: the blocking write runs off the event loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.write_many, records, timeout)
+
+    async def awrite(self, key: str, record: Record | None, timeout: float = 10.0) -> None:
+        await self.awrite_many({key: record}, timeout)

@@ -1,0 +1,111 @@
+"""The configuration model (buses, rules with their targets, and what later features add).
+
+Every record lives in the compacted config topic under a key of the form `<kind>/<id...>`,
+its value the resource as EventBridge's API shapes it (JSON), a tombstone deleting it. The
+model is a plain in-memory map of those records with typed accessors; it knows nothing of
+Kafka, so that the API, the router and the tests share one picture of the configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+DEFAULT_BUS = "default"
+MAX_TARGETS_PER_RULE = 5
+MAX_RULES_PER_BUS = 300
+
+BUS_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,256}$")
+RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+TARGET_ID = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+
+Record = dict[str, Any]
+
+
+def bus_key(bus: str) -> str:
+    return f"bus/{bus}"
+
+
+def rule_key(bus: str, rule: str) -> str:
+    return f"rule/{bus}/{rule}"
+
+
+def encode_record(record: Record | None) -> bytes | None:
+    return None if record is None else orjson.dumps(record)
+
+
+def decode_record(value: bytes | None) -> Record | None:
+    """None for a tombstone; ValueError for anything that is not a JSON object."""
+    if value is None:
+        return None
+    record = orjson.loads(value)
+    if not isinstance(record, dict):
+        raise ValueError(f"config record is a JSON {type(record).__name__}, not an object")
+    return record
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: Record | None
+    new: Record | None
+
+    @property
+    def kind(self) -> str:
+        return self.key.split("/", 1)[0]
+
+
+class Model:
+    """All configuration records by key. The default bus always exists, stored or not."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, Record] = {}
+
+    def apply(self, key: str, record: Record | None) -> Change | None:
+        """Install one record (None deletes); returns what changed, or None if nothing did."""
+        old = self._records.get(key)
+        if record is None:
+            if old is None:
+                return None
+            del self._records[key]
+        else:
+            if old == record:
+                return None
+            self._records[key] = record
+        return Change(key, old, record)
+
+    def get(self, key: str) -> Record | None:
+        return self._records.get(key)
+
+    def with_prefix(self, prefix: str) -> Iterator[tuple[str, Record]]:
+        for key, record in self._records.items():
+            if key.startswith(prefix):
+                yield key, record
+
+    # --- buses -----------------------------------------------------------------------------
+    def bus(self, name: str) -> Record | None:
+        record = self._records.get(bus_key(name))
+        if record is None and name == DEFAULT_BUS:
+            return {"Name": DEFAULT_BUS}
+        return record
+
+    def bus_names(self) -> list[str]:
+        names = {key.split("/", 1)[1] for key, _ in self.with_prefix("bus/")}
+        names.add(DEFAULT_BUS)
+        return sorted(names)
+
+    # --- rules -----------------------------------------------------------------------------
+    def rule(self, bus: str, name: str) -> Record | None:
+        return self._records.get(rule_key(bus, name))
+
+    def rules(self, bus: str | None = None) -> list[Record]:
+        """Rules of one bus (or of all), sorted by name as ListRules returns them."""
+        prefix = "rule/" if bus is None else f"rule/{bus}/"
+        return sorted((r for _, r in self.with_prefix(prefix)), key=lambda r: (r.get("EventBusName", ""), r["Name"]))
+
+    def __len__(self) -> int:
+        return len(self._records)

@@ -1,0 +1,81 @@
+"""Configuration shared by every busbar process.
+
+Every setting has one environment variable (``BUSBAR_*``) so that workers started by
+``busbar up``, by a process manager or by a container read the same values; command-line
+flags override the environment by writing into it before the worker starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "kafka_bootstrap": Setting(
+        "BUSBAR_KAFKA_BOOTSTRAP", "", "Kafka bootstrap servers (host:port,...). Empty: start the embedded broker."
+    ),
+    "topic_prefix": Setting("BUSBAR_TOPIC_PREFIX", "busbar", "Prefix of every topic busbar creates."),
+    "region": Setting("BUSBAR_REGION", "us-east-1", "Region written into events and ARNs."),
+    "account": Setting("BUSBAR_ACCOUNT_ID", "000000000000", "Account id written into events and ARNs."),
+    "host": Setting("BUSBAR_HOST", "127.0.0.1", "Address the worker's HTTP API listens on."),
+    "port": Setting("BUSBAR_PORT", "4010", "Port of the worker's HTTP API (EventBridge API, /health, /metrics)."),
+    "broker_port": Setting("BUSBAR_BROKER_PORT", "19092", "Port of the embedded Kafka broker (its controller takes the next one)."),
+    "data_dir": Setting("BUSBAR_DATA_DIR", ".busbar", "Where the embedded broker keeps its data and logs."),
+    "app_id": Setting("BUSBAR_APP_ID", "busbar", "Faust app id = Kafka consumer group of the workers."),
+    "partitions": Setting("BUSBAR_PARTITIONS", "4", "Partitions of the topics busbar creates."),
+    "replication": Setting("BUSBAR_REPLICATION", "1", "Replication factor of the topics busbar creates."),
+    "kafka_lib": Setting(
+        "BUSBAR_KAFKA_LIB", str(PROJECT_ROOT / "kafka" / "lib"), "Directory of the embedded broker's jars."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str
+    topic_prefix: str
+    region: str
+    account: str
+    host: str
+    port: int
+    broker_port: int
+    data_dir: Path
+    app_id: str
+    partitions: int
+    replication: int
+    kafka_lib: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            spec = SETTINGS[f.name]
+            raw = env.get(spec.env, "") or spec.default
+            if f.type == "int":
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"{spec.env}={raw!r} is not an integer") from None
+            elif f.type == "Path":
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def embedded(self) -> bool:
+        """No bootstrap servers configured means busbar runs its own broker."""
+        return not self.kafka_bootstrap

@@ -1,0 +1,73 @@
+"""Fixtures: a real Kafka broker for the session, and busbar workers against it.
+
+The broker is, in order of preference: BUSBAR_KAFKA_BOOTSTRAP; the docker/ compose stack
+through pytest-docker when BUSBAR_TEST_DOCKER=1 and a Docker engine answers; else the embedded
+Apache Kafka broker, started once per session on free ports and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_port, port_open
+from streams.settings import Settings
+from tests.support import ROOT, WorkerProcess
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file() -> str:
+    return str(ROOT / "docker" / "docker-compose.yml")
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name() -> str:
+    return "busbar-test"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("BUSBAR_KAFKA_BOOTSTRAP")
+    if configured:
+        yield configured
+        return
+    if os.environ.get("BUSBAR_TEST_DOCKER") == "1" and docker_engine_answers():
+        services = request.getfixturevalue("docker_services")
+        port = int(services.port_for("kafka", 9092))
+        services.wait_until_responsive(check=lambda: port_open(port), timeout=90.0, pause=0.5)
+        yield f"127.0.0.1:{port}"
+        return
+    lib = Settings.from_env().kafka_lib
+    fetch_jars(lib)
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), free_port(), lib, controller_port=free_port())
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("workers")
+
+
+@pytest.fixture(scope="session")
+def busbar_worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
+    """One worker shared by the API and router tests (each test uses its own buses and rules)."""
+    worker = WorkerProcess(kafka_bootstrap).start(worker_logs)
+    try:
+        yield worker
+    finally:
+        worker.stop()

@@ -1,0 +1,105 @@
+"""What integration tests share: running busbar workers as real processes against the test broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.embedded_kafka import free_port
+from streams.settings import Settings
+from streams.topics import TopicNames, ensure_internal_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def http_status(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+@dataclass
+class WorkerProcess:
+    """One `busbar worker` subprocess with its own port; stop() is SIGTERM then SIGKILL."""
+
+    bootstrap: str
+    prefix: str = field(default_factory=lambda: unique("t"))
+    app_id: str | None = None
+    port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.prefix)
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "BUSBAR_KAFKA_BOOTSTRAP": self.bootstrap,
+            "BUSBAR_TOPIC_PREFIX": self.prefix,
+            "BUSBAR_APP_ID": self.app_id or self.prefix,
+            "BUSBAR_PORT": str(self.port),
+            "BUSBAR_LOG_LEVEL": "warning",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env())
+
+    def start(self, log_dir: Path, timeout: float = 60.0) -> WorkerProcess:
+        ensure_internal_topics(self.settings())
+        self.log_path = log_dir / f"worker-{self.port}.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env(),
+                                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}: {self.log_tail()}")
+            if http_status(f"{self.url}/health") == 200:
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"worker not healthy within {timeout}s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """kill -9: what a crash looks like to Kafka."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()

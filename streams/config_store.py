@@ -102,6 +102,11 @@ class ConfigStore:
             self._applied_offset = offset
             self._lock.notify_all()
 
+    @property
+    def applied_offset(self) -> int:
+        """Offset of the last record this store has applied (-1 before any)."""
+        return self._applied_offset
+
     def wait_applied(self, offset: int, timeout: float) -> None:
         with self._lock:
             if not self._lock.wait_for(lambda: self._applied_offset >= offset, timeout):

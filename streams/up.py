@@ -13,11 +13,9 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 from streams.embedded_kafka import EmbeddedKafka, EmbeddedKafkaError, fetch_jars, port_free, spawn
 from streams.settings import Settings
-from streams.topics import ensure_internal_topics
 
 WORKER_STOP_TIMEOUT_S = 6.0
 READY_TIMEOUT_S = 60.0
@@ -89,9 +87,6 @@ def run_up(settings: Settings) -> int:
             broker.start()
             os.environ["BUSBAR_KAFKA_BOOTSTRAP"] = broker.bootstrap
             settings = Settings.from_env()
-        ensure_internal_topics(settings)
-        log_dir = Path(settings.data_dir)
-        log_dir.mkdir(parents=True, exist_ok=True)
         print("starting worker ...", flush=True)
         worker = spawn([sys.executable, "-m", "streams", "worker"], env=dict(os.environ))
         api_url = f"http://{settings.host}:{settings.port}"

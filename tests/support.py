@@ -14,7 +14,7 @@ from pathlib import Path
 
 from streams.embedded_kafka import free_port
 from streams.settings import Settings
-from streams.topics import TopicNames, ensure_internal_topics
+from streams.topics import TopicNames
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +69,6 @@ class WorkerProcess:
         return Settings.from_env(self.env())
 
     def start(self, log_dir: Path, timeout: float = 60.0) -> WorkerProcess:
-        ensure_internal_topics(self.settings())
         self.log_path = log_dir / f"worker-{self.port}.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env(),

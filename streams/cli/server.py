@@ -67,6 +67,9 @@ def worker(**values: Any) -> None:
     from faust.worker import Worker
 
     from streams.app import app
+    from streams.topics import ensure_internal_topics
+
+    ensure_internal_topics(settings)
 
     Worker(app, loglevel=os.environ.get("BUSBAR_LOG_LEVEL", "info")).execute_from_commandline()
 

@@ -1,0 +1,318 @@
+"""The EventBridge event envelope: validation, construction, and its JSON and Avro encodings.
+
+Every path that puts an event on a bus (PutEvents, schedules, webhooks, replay, raw Kafka
+producers read by the router) agrees on one definition of a valid envelope here, so an event
+refused at one door is refused at all of them, and the bus DLQ gets the same reason whichever
+door it came through. `InvalidEnvelope.field` names the culprit so that PutEvents can report
+per-entry failures and the router can put the reason in the DLQ header.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import re
+import struct
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+MAX_EVENT_BYTES = 256 * 1024
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "event_envelope.avsc"
+
+Event = dict[str, Any]
+
+# EventBridge's envelope has a fixed set of fields; anything else is a producer's mistake that
+# would otherwise be carried silently to every target.
+FIELDS = (
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+    "replay-name",
+)
+_FIELD_SET = frozenset(FIELDS)
+_OPTIONAL_STRINGS = ("version", "id", "account", "region", "replay-name")
+
+# Avro names cannot contain '-': the schema stores detail-type and replay-name as
+# detail_type and replay_name. Every field but replay-name is always in an Avro record.
+_TO_AVRO = {name: name.replace("-", "_") for name in FIELDS}
+_ALWAYS_IN_AVRO = tuple(name for name in FIELDS if name != "replay-name")
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]"
+    r"(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?"
+    r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+    re.ASCII,
+)
+
+_WIRE_HEADER = struct.Struct(">BI")
+_MAGIC = 0
+
+
+class InvalidEnvelope(ValueError):
+    """An event that is not a valid envelope; `field` is the envelope field at fault, or None
+    when the fault is the event as a whole (not JSON, not an object, too large, bad framing)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+def _show(value: Any) -> str:
+    """A short repr for messages: the offending value may be a 256 KB string."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _type_name(value: Any) -> str:
+    """JSON's name for a decoded value's type, since producers think in JSON, not Python."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _check_fields(event: Any) -> None:
+    """Everything but the size, which callers measure on bytes they already have, so the hot
+    path (decode_json) never re-encodes an event just to measure it."""
+    if not isinstance(event, dict):
+        raise InvalidEnvelope(None, f"an event must be a JSON object, got {_type_name(event)}")
+    if not _FIELD_SET.issuperset(event):
+        unknown = sorted(str(key) for key in event if key not in _FIELD_SET)
+        raise InvalidEnvelope(
+            unknown[0],
+            f"unknown envelope field(s) {', '.join(map(repr, unknown))}; "
+            f"an envelope has only {', '.join(FIELDS)} (put event data in detail)",
+        )
+    for name in ("source", "detail-type"):
+        if name not in event:
+            raise InvalidEnvelope(name, "required field is missing")
+        value = event[name]
+        if not isinstance(value, str):
+            raise InvalidEnvelope(name, f"must be a string, got {_type_name(value)}")
+        if not value:
+            raise InvalidEnvelope(name, "must not be empty")
+    if "detail" not in event:
+        raise InvalidEnvelope("detail", "required field is missing")
+    if not isinstance(event["detail"], dict):
+        raise InvalidEnvelope("detail", f"must be a JSON object, got {_type_name(event['detail'])}")
+    for name in _OPTIONAL_STRINGS:
+        if name in event and not isinstance(event[name], str):
+            raise InvalidEnvelope(name, f"must be a string, got {_type_name(event[name])}")
+    if "time" in event:
+        _check_time(event["time"])
+    if "resources" in event:
+        resources = event["resources"]
+        if not isinstance(resources, list):
+            raise InvalidEnvelope("resources", f"must be an array of strings, got {_type_name(resources)}")
+        for index, item in enumerate(resources):
+            if not isinstance(item, str):
+                raise InvalidEnvelope("resources", f"item {index} must be a string, got {_type_name(item)}")
+
+
+def _check_time(value: Any) -> None:
+    if not isinstance(value, str):
+        raise InvalidEnvelope("time", f"must be an RFC 3339 timestamp string, got {_type_name(value)}")
+    match = _RFC3339.fullmatch(value)
+    # The pattern bounds each part; only days past the 28th (Feb 30) need the calendar, and
+    # skipping it for the rest keeps this check cheap on the router's hot path.
+    if match is not None and (match[3] <= "28" or _date_exists(match[1], match[2], match[3])):
+        return
+    raise InvalidEnvelope("time", f"{_show(value)} is not an RFC 3339 timestamp (like 2026-11-27T05:43:56Z)")
+
+
+def _date_exists(year: str, month: str, day: str) -> bool:
+    return int(day) <= calendar.monthrange(int(year), int(month))[1]
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEnvelope(None, f"event is {size} bytes as JSON, over the {MAX_EVENT_BYTES}-byte limit")
+
+
+def _dumps(event: Event) -> bytes:
+    """JSON for an event whose fields have been checked, so only detail can fail to encode."""
+    try:
+        return orjson.dumps(event)
+    except orjson.JSONEncodeError as exc:
+        raise InvalidEnvelope("detail", f"cannot be encoded as JSON: {exc}") from exc
+
+
+def validate(event: Event) -> None:
+    """Raise InvalidEnvelope unless `event` is a valid EventBridge envelope."""
+    _check_fields(event)
+    _check_size(len(_dumps(event)))
+
+
+def format_time(moment: datetime) -> str:
+    """EventBridge's `time` format: UTC, whole seconds, 'Z' (rules and archives compare on it)."""
+    if moment.tzinfo is None:
+        raise InvalidEnvelope("time", "datetime has no timezone; pass an aware datetime (e.g. UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_event(
+    *,
+    source: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    resources: list[str] | None = None,
+    time: datetime | str | None = None,
+    account: str,
+    region: str,
+    event_id: str | None = None,
+) -> Event:
+    """A complete envelope with EventBridge's defaults filled in, as PutEvents creates it.
+
+    Validated here so a bad entry fails its own PutEvents entry instead of reaching the bus.
+    """
+    if time is None:
+        time = datetime.now(UTC)
+    event: Event = {
+        "version": "0",
+        "id": event_id if event_id is not None else str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": format_time(time) if isinstance(time, datetime) else time,
+        "region": region,
+        "resources": list(resources) if resources is not None else [],
+        "detail": detail,
+    }
+    validate(event)
+    return event
+
+
+def encode_json(event: Event) -> bytes:
+    """The event as the JSON a bus topic carries; validated so nothing invalid is written."""
+    _check_fields(event)
+    data = _dumps(event)
+    _check_size(len(data))
+    return data
+
+
+def decode_json(data: bytes) -> Event:
+    """Parse and validate one bus record. On the router's hot path: one parse, cheap checks,
+    and the size limit applied to the record's bytes as they sit on the bus (no re-encoding)."""
+    _check_size(len(data))
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEnvelope(None, f"not valid JSON: {exc}") from exc
+    _check_fields(event)
+    return event
+
+
+class Codec(Protocol):
+    """What a bus's envelope format offers the rest of busbar, so callers never branch on it."""
+
+    def encode(self, event: Event) -> bytes: ...
+
+    def decode(self, data: bytes) -> Event: ...
+
+
+class JsonCodec:
+    """The default bus format: plain JSON, so any Kafka producer can publish."""
+
+    def encode(self, event: Event) -> bytes:
+        return encode_json(event)
+
+    def decode(self, data: bytes) -> Event:
+        return decode_json(data)
+
+
+@cache
+def envelope_schema() -> dict[str, Any]:
+    """The parsed Avro schema, read once: parsing it per record would dominate encoding."""
+    return parse_schema(orjson.loads(SCHEMA_PATH.read_bytes()))
+
+
+class AvroCodec:
+    """The per-bus Avro option: Confluent wire format (magic 0, 4-byte schema id, Avro body),
+    so Schema Registry-aware consumers can read bus topics directly."""
+
+    def __init__(self, schema_id: int) -> None:
+        if not 0 <= schema_id <= 0xFFFFFFFF:
+            raise ValueError(f"schema id {schema_id} does not fit the wire format's 4 unsigned bytes")
+        self.schema_id = schema_id
+        self._header = _WIRE_HEADER.pack(_MAGIC, schema_id)
+        self._schema = envelope_schema()
+
+    def encode(self, event: Event) -> bytes:
+        """Refuses partial envelopes: Avro stores every field but replay-name, and filling in
+        defaults here would make decode disagree with what the producer sent."""
+        validate(event)
+        for name in _ALWAYS_IN_AVRO:
+            if name not in event:
+                raise InvalidEnvelope(
+                    name, "required field is missing (an Avro envelope carries every field)"
+                )
+        record = {_TO_AVRO[name]: value for name, value in event.items()}
+        record["detail"] = orjson.dumps(event["detail"]).decode()
+        out = io.BytesIO()
+        out.write(self._header)
+        schemaless_writer(out, self._schema, record)
+        return out.getvalue()
+
+    def decode(self, data: bytes) -> Event:
+        if len(data) < _WIRE_HEADER.size:
+            raise InvalidEnvelope(
+                None, f"Avro record is {len(data)} bytes, shorter than the 5-byte wire header"
+            )
+        magic, schema_id = _WIRE_HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise InvalidEnvelope(None, f"wrong magic byte {magic}: not Confluent wire format (expected 0)")
+        if schema_id != self.schema_id:
+            raise InvalidEnvelope(
+                None, f"unknown schema id {schema_id}: this bus's envelope schema is id {self.schema_id}"
+            )
+        body = io.BytesIO(data)
+        body.seek(_WIRE_HEADER.size)
+        try:
+            record = schemaless_reader(body, self._schema, None)
+        except EOFError as exc:
+            raise InvalidEnvelope(None, f"Avro body is truncated ({exc or 'no bytes left'})") from exc
+        except (ValueError, IndexError, struct.error) as exc:
+            raise InvalidEnvelope(None, f"Avro body is corrupt ({exc})") from exc
+        if body.tell() != len(data):
+            raise InvalidEnvelope(None, f"Avro body has {len(data) - body.tell()} bytes after the record")
+        try:
+            detail = orjson.loads(record["detail"])
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEnvelope("detail", f"not valid JSON text: {exc}") from exc
+        event = {name: record[_TO_AVRO[name]] for name in _ALWAYS_IN_AVRO}
+        event["detail"] = detail
+        if record["replay_name"] is not None:
+            event["replay-name"] = record["replay_name"]
+        validate(event)
+        return event
+
+
+def codec_for(format: str, schema_id: int = 1) -> Codec:
+    """The codec for a bus's configured envelope format ("json" or "avro")."""
+    if format == "json":
+        return JsonCodec()
+    if format == "avro":
+        return AvroCodec(schema_id)
+    raise ValueError(f"unknown envelope format {format!r}: expected 'json' or 'avro'")

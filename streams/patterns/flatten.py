@@ -1,0 +1,155 @@
+"""Decode events and pull out the values at the paths rules use.
+
+Only paths some rule names are visited: a trie of used paths prunes the walk (as quamina
+does), so the parts of an event no rule looks at cost one dict lookup or nothing. A path's
+values are its leaf values: scalars, including every scalar element of (nested) arrays.
+Objects are not leaf values, which is why `exists` only ever sees leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from .errors import InvalidEvent
+
+Path = tuple[str, ...]
+# Which element of which array a value came from, outermost first; see consistency.py.
+Context = tuple[tuple[int, int], ...]
+
+
+class TrieNode:
+    """One step of the used-path trie; `path` is set where some rule names this exact path."""
+
+    __slots__ = ("children", "path", "multi")
+
+    def __init__(self) -> None:
+        self.children: dict[str, TrieNode] = {}
+        self.path: Path | None = None
+        # More than one used path at or below here: only then can two conditions land in
+        # different elements of an array above this node and need the array rule.
+        self.multi = False
+
+
+def build_trie(paths: Iterable[Path]) -> TrieNode:
+    """Trie of the given paths (rebuilt when the set of distinct used paths changes)."""
+    root = TrieNode()
+    for path in paths:
+        node = root
+        for key in path:
+            child = node.children.get(key)
+            if child is None:
+                child = node.children[key] = TrieNode()
+            node = child
+        node.path = path
+    _mark_multi(root)
+    return root
+
+
+def _mark_multi(node: TrieNode) -> int:
+    count = 1 if node.path is not None else 0
+    for child in node.children.values():
+        count += _mark_multi(child)
+    node.multi = count > 1
+    return count
+
+
+def decode_event(event: object) -> dict[str, Any]:
+    """The event as a dict; JSON text and bytes are decoded once, with orjson."""
+    if type(event) is dict:
+        return event
+    if isinstance(event, bytes | bytearray | memoryview | str):
+        try:
+            event = orjson.loads(event)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEvent(f"event is not valid JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise InvalidEvent("event must be a JSON object")
+    return event
+
+
+def collect(event: dict[str, Any], root: TrieNode, strict: bool) -> tuple[dict[Path, list[Any]], bool]:
+    """Leaf values per used path, and whether the array rule may matter for this event.
+
+    The flag is raised when the walk enters an object inside an array below which rules
+    use several paths (or any path, when `strict`, because some rule names a path twice).
+    """
+    out: dict[Path, list[Any]] = {}
+    return out, _walk(event, root, out, strict)
+
+
+def _walk(obj: dict[str, Any], node: TrieNode, out: dict[Path, list[Any]], strict: bool) -> bool:
+    # Hot path: leaves are handled inline rather than through _visit, saving a call per value.
+    flagged = False
+    children = node.children
+    if len(children) < len(obj):
+        pairs = [(obj[key], child) for key, child in children.items() if key in obj]
+    else:
+        pairs = [(value, children[key]) for key, value in obj.items() if key in children]
+    for value, child in pairs:
+        t = type(value)
+        if t is str or t is int or t is float or t is bool or value is None:
+            path = child.path
+            if path is not None:
+                values = out.get(path)
+                if values is None:
+                    out[path] = [value]
+                else:
+                    values.append(value)
+        elif t is dict:
+            if child.children and _walk(value, child, out, strict):
+                flagged = True
+        elif t is list and _visit(value, child, out, strict):
+            flagged = True
+    return flagged
+
+
+def _visit(value: Any, node: TrieNode, out: dict[Path, list[Any]], strict: bool) -> bool:
+    t = type(value)
+    if t is dict:
+        return bool(node.children) and _walk(value, node, out, strict)
+    if t is list:
+        flagged = False
+        for item in value:
+            if type(item) is dict and node.children and (node.multi or strict):
+                flagged = True
+            if _visit(item, node, out, strict):
+                flagged = True
+        return flagged
+    path = node.path
+    if path is not None and (t is str or t is int or t is float or t is bool or value is None):
+        values = out.get(path)
+        if values is None:
+            out[path] = [value]
+        else:
+            values.append(value)
+    return False
+
+
+def collect_with_context(event: dict[str, Any], root: TrieNode) -> dict[Path, list[tuple[Any, Context]]]:
+    """Leaf values per used path, each with the array elements it sits in."""
+    out: dict[Path, list[tuple[Any, Context]]] = {}
+    _walk_context(event, root, (), out)
+    return out
+
+
+def _walk_context(obj: dict[str, Any], node: TrieNode, ctx: Context, out: dict[Path, list[tuple[Any, Context]]]) -> None:
+    for key, child in node.children.items():
+        if key in obj:
+            _visit_context(obj[key], child, ctx, out)
+
+
+def _visit_context(value: Any, node: TrieNode, ctx: Context, out: dict[Path, list[tuple[Any, Context]]]) -> None:
+    t = type(value)
+    if t is dict:
+        _walk_context(value, node, ctx, out)
+    elif t is list:
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                _visit_context(item, node, (*ctx, (id(value), index)), out)
+            else:
+                _visit_context(item, node, ctx, out)
+    elif node.path is not None and (t is str or t is int or t is float or t is bool or value is None):
+        out.setdefault(node.path, []).append((value, ctx))

@@ -36,8 +36,17 @@ SETTINGS: dict[str, Setting] = {
     "app_id": Setting("BUSBAR_APP_ID", "busbar", "Faust app id = Kafka consumer group of the workers."),
     "partitions": Setting("BUSBAR_PARTITIONS", "4", "Partitions of the topics busbar creates."),
     "replication": Setting("BUSBAR_REPLICATION", "1", "Replication factor of the topics busbar creates."),
+    "log_level": Setting("BUSBAR_LOG_LEVEL", "warning", "Worker log level (debug, info, warning, error)."),
     "kafka_lib": Setting(
         "BUSBAR_KAFKA_LIB", str(PROJECT_ROOT / "kafka" / "lib"), "Directory of the embedded broker's jars."
+    ),
+    "clusters": Setting(
+        "BUSBAR_CLUSTERS", "", "Other Kafka clusters targets may name: name=host:port,...;name2=host:port (local = this one)."
+    ),
+    "max_targets_per_rule": Setting("BUSBAR_MAX_TARGETS_PER_RULE", "5", "Targets one rule may have (AWS: 5)."),
+    "max_rules_per_bus": Setting("BUSBAR_MAX_RULES_PER_BUS", "300", "Rules one event bus may have (AWS: 300)."),
+    "max_request_bytes": Setting(
+        "BUSBAR_MAX_REQUEST_BYTES", "1048576", "Largest API request body accepted; larger ones get HTTP 413."
     ),
 }
 
@@ -55,7 +64,12 @@ class Settings:
     app_id: str
     partitions: int
     replication: int
+    log_level: str
     kafka_lib: Path
+    clusters: str
+    max_targets_per_rule: int
+    max_rules_per_bus: int
+    max_request_bytes: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.cli import server
+from streams.cli import api_commands, server
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -14,6 +14,8 @@ def cli() -> None:
 
 
 for command in server.COMMANDS:
+    cli.add_command(command)
+for command in api_commands.COMMANDS:
     cli.add_command(command)
 
 

@@ -71,7 +71,7 @@ def worker(**values: Any) -> None:
 
     ensure_internal_topics(settings)
 
-    Worker(app, loglevel=os.environ.get("BUSBAR_LOG_LEVEL", "info")).execute_from_commandline()
+    Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 
 @click.command("fetch-kafka")

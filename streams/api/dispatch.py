@@ -1,0 +1,56 @@
+"""Operation name -> handler, and the checks every operation gets before its handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from streams.api.errors import InternalException, UnknownOperationException
+from streams.api.operations import buses, events, rules, tags, targets, test_pattern
+from streams.api.operations.common import Context, Params, Response
+from streams.api.validation import validate
+from streams.config_store import ConfigStoreError
+
+TARGET_PREFIX = "AWSEvents."
+
+Handler = Callable[[Context, Params], Awaitable[Response]]
+
+OPERATIONS: dict[str, Handler] = {
+    "PutEvents": events.put_events,
+    "PutRule": rules.put_rule,
+    "DescribeRule": rules.describe_rule,
+    "DeleteRule": rules.delete_rule,
+    "ListRules": rules.list_rules,
+    "EnableRule": rules.enable_rule,
+    "DisableRule": rules.disable_rule,
+    "PutTargets": targets.put_targets,
+    "RemoveTargets": targets.remove_targets,
+    "ListTargetsByRule": targets.list_targets_by_rule,
+    "ListRuleNamesByTarget": targets.list_rule_names_by_target,
+    "CreateEventBus": buses.create_event_bus,
+    "DescribeEventBus": buses.describe_event_bus,
+    "DeleteEventBus": buses.delete_event_bus,
+    "ListEventBuses": buses.list_event_buses,
+    "TestEventPattern": test_pattern.test_event_pattern,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "ListTagsForResource": tags.list_tags_for_resource,
+}
+
+
+def operation_of(target: str | None) -> str:
+    """The operation an X-Amz-Target header names; UnknownOperationException otherwise."""
+    if not target:
+        raise UnknownOperationException("Missing X-Amz-Target header: expected AWSEvents.<Operation>.")
+    service, _, operation = target.partition(".")
+    if f"{service}." != TARGET_PREFIX or operation not in OPERATIONS:
+        raise UnknownOperationException(f"Operation {target} is not supported by busbar.")
+    return operation
+
+
+async def dispatch(ctx: Context, operation: str, params: object) -> Response:
+    handler = OPERATIONS[operation]
+    try:
+        return await handler(ctx, validate(operation, params))
+    except ConfigStoreError as exc:
+        # A 500 makes SDKs retry: the config topic being slow is usually transient.
+        raise InternalException(f"The configuration could not be stored: {exc}") from exc

@@ -1,0 +1,145 @@
+"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server.
+
+botocore sends every operation as `POST /` with `X-Amz-Target: AWSEvents.<Operation>` and a
+JSON body, and reads errors from `__type`/`message`; speaking exactly that lets boto3 (and
+the AWS CLI, Terraform, CDK) use busbar with nothing but an endpoint URL. The route is added
+to the Faust app's own aiohttp application, beside /health and /metrics.
+
+Every failure becomes an AWS-shaped error: an unexpected one is logged with its traceback and
+answered as InternalException (500, which SDKs retry), never as an HTML 500 page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+
+import faust
+import mode
+import orjson
+from aiohttp import web
+
+from streams.api import sigv4
+from streams.api.credentials import load_credentials
+from streams.api.dispatch import dispatch, operation_of
+from streams.api.errors import (
+    CONTENT_TYPE,
+    ApiError,
+    InternalException,
+    RequestEntityTooLargeException,
+    SerializationException,
+)
+from streams.api.operations.common import Context
+from streams.api.operations.events import KafkaEventSink
+from streams.config_store import ConfigStore
+from streams.settings import Settings
+from streams.topics import TopicNames
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 30.0
+CHUNK_BYTES = 64 * 1024
+# An oversized body is still read (and discarded) up to this multiple of the limit, so the
+# client gets the 413 rather than a reset connection halfway through sending.
+DRAIN_FACTOR = 16
+
+
+class ApiServer(mode.Service):
+    """Authenticates, parses and dispatches requests; owns the PutEvents producer."""
+
+    def __init__(self, ctx: Context, credentials: Mapping[str, str] | None, sink: KafkaEventSink) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.credentials = credentials
+        self.sink = sink
+        self.ready = asyncio.Event()
+
+    async def on_start(self) -> None:
+        self.sink.start()
+        self.ready.set()
+
+    async def on_stop(self) -> None:
+        self.ready.clear()
+        await asyncio.get_running_loop().run_in_executor(None, self.sink.stop)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        request_id = str(uuid.uuid4())
+        operation = request.headers.get("X-Amz-Target", "?")
+        try:
+            body = await self._read_body(request)
+            if self.credentials is not None:
+                sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
+                             request.headers, body, self.credentials, region=self.ctx.settings.region)
+            operation = operation_of(request.headers.get("X-Amz-Target"))
+            params = _parse(body)
+            await self._wait_ready()
+            result = await dispatch(self.ctx, operation, params)
+        except ApiError as exc:
+            log.info("%s refused (request %s): %s", operation, request_id, exc)
+            return _error_response(exc, request_id)
+        except Exception:
+            log.exception("%s failed (request %s)", operation, request_id)
+            return _error_response(InternalException("An internal error occurred; see the worker log for request "
+                                                     f"{request_id}."), request_id)
+        return web.Response(body=orjson.dumps(result), status=200,
+                            headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id})
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self.ctx.settings.max_request_bytes
+        if (request.content_length or 0) > limit * DRAIN_FACTOR:
+            raise _too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit * DRAIN_FACTOR:
+                break
+            if size <= limit:
+                chunks.append(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        return b"".join(chunks)
+
+    async def _wait_ready(self) -> None:
+        """Requests may arrive before the config is loaded; answering them from an empty model
+        would report existing buses and rules as missing."""
+        try:
+            await asyncio.wait_for(self.ready.wait(), READY_TIMEOUT_S)
+        except TimeoutError:
+            raise InternalException("The worker is still starting; retry shortly.") from None
+
+
+def _too_large(limit: int) -> RequestEntityTooLargeException:
+    return RequestEntityTooLargeException(f"The request body exceeds the limit of {limit} bytes "
+                                          "(BUSBAR_MAX_REQUEST_BYTES).")
+
+
+def _parse(body: bytes) -> object:
+    if not body.strip():
+        return {}  # operations without parameters may be sent with an empty body
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise SerializationException(f"The request body is not valid JSON: {exc}") from None
+
+
+def _error_response(exc: ApiError, request_id: str) -> web.Response:
+    status, headers, body = exc.to_response(request_id)
+    return web.Response(body=body, status=status, headers=headers)
+
+
+def install(app: faust.App, *, settings: Settings, topics: TopicNames, config_store: ConfigStore) -> ApiServer:
+    """Serve the API on the app's web server. Register it after the config service: services
+    start in order, and requests wait until this one has started, so the first request already
+    sees the whole configuration."""
+    try:
+        credentials = load_credentials(os.environ)
+    except ValueError as exc:
+        raise SystemExit(f"busbar worker: {exc}") from None
+    sink = KafkaEventSink(settings.kafka_bootstrap)
+    server = ApiServer(Context(settings, topics, config_store, sink), credentials, sink)
+    app.web.web_app.router.add_post("/", server.handle)
+    return app.service(server)  # type: ignore[arg-type]  # Faust takes instances too

@@ -11,8 +11,12 @@ import asyncio
 import faust
 import mode
 
+from streams.api.server import install as install_api
 from streams.config_store import ConfigStore
 from streams.health import KafkaProbe, health_report
+from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from streams.metrics import render as render_metrics
+from streams.router.service import RouterService
 from streams.settings import Settings
 from streams.topics import TopicNames
 
@@ -51,6 +55,11 @@ class ConfigService(mode.Service):
         await asyncio.get_running_loop().run_in_executor(None, config_store.stop)
 
 
+# Created here, at import, so that it hears every config record from the first one.
+router = app.service(RouterService(settings, config_store))
+# The EventBridge API (POST /); after the config service, whose model it answers from.
+api = install_api(app, settings=settings, topics=topics, config_store=config_store)
+
 
 @app.page("/health")
 async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
@@ -58,3 +67,9 @@ async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.R
     running = bool(app.started) and not app.should_stop and not app.crashed
     status, body = health_report(kafka_ok, detail, running)
     return web.json(body, status=status)
+
+
+@app.page("/metrics")
+async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+    # As a header: aiohttp refuses a content_type argument that names a charset.
+    return web.bytes(render_metrics(), headers={"Content-Type": METRICS_CONTENT_TYPE})

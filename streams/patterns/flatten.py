@@ -8,8 +8,8 @@ Objects are not leaf values, which is why `exists` only ever sees leaves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
 import orjson
 
@@ -18,6 +18,30 @@ from .errors import InvalidEvent
 Path = tuple[str, ...]
 # Which element of which array a value came from, outermost first; see consistency.py.
 Context = tuple[tuple[int, int], ...]
+# What the rule-set walk reads per used path (by slot number): a leaf value, or a list of
+# them when the path meets an array; paths without leaf values are left out.
+SlotValues = dict[int, Any]
+Extractor = Callable[[dict[str, Any]], "SlotValues | None"]
+
+
+class _Missing:
+    """Type of MISSING, so generated code can tell "absent" from JSON null with one `is`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+# Past these sizes straight-line code stops paying: each event would do one dict lookup per
+# used key even when the event has few keys, and compiling it on every change of the used
+# paths would cost more than it saves. Such rule sets take collect(), which iterates over
+# whichever of the event's keys and the used keys are fewer.
+_MAX_GENERATED_NODES = 512
+_MAX_GENERATED_FANOUT = 32
+_MAX_GENERATED_DEPTH = 16
 
 
 class TrieNode:
@@ -48,6 +72,71 @@ def build_trie(paths: Iterable[Path]) -> TrieNode:
     return root
 
 
+def build_extractor(root: TrieNode, slots: Mapping[Path, int]) -> Extractor | None:
+    """A function reading all used paths from a decoded event with straight-line dict lookups.
+
+    It is generated Python (one `get` per used key, nested as the used paths nest), because
+    a generic walk spends most of its time on interpreter overhead: calls, loops and tuple
+    building for a dozen lookups. It returns slot number -> value (see SlotValues), or None
+    when a used path continues below an array, where only collect() knows whether the array
+    rule matters. None instead of a function when the trie is too big to be worth compiling.
+    """
+    lines = ["def extract(ev):", "    out = {}"]
+    counter = [0]
+    stats = {"nodes": 0, "fanout": 0, "depth": 0}
+
+    def emit(node: TrieNode, var: str, depth: int) -> None:
+        ind = "    " * depth
+        stats["nodes"] += len(node.children)
+        stats["fanout"] = max(stats["fanout"], len(node.children))
+        stats["depth"] = max(stats["depth"], depth)
+        for key, child in node.children.items():
+            counter[0] += 1
+            x = f"x{counter[0]}"
+            lines.append(f"{ind}{x} = {var}.get({key!r}, M)")
+            lines.append(f"{ind}t = {x}.__class__")
+            slot = None if child.path is None else slots[child.path]
+            if child.children:
+                lines.append(f"{ind}if t is dict:")
+                emit(child, x, depth + 1)
+                lines.append(f"{ind}elif t is list:")
+                lines.append(f"{ind}    return None")
+                if slot is not None:
+                    lines.append(f"{ind}elif t in LEAF:")
+                    lines.append(f"{ind}    out[{slot}] = {x}")
+            else:
+                lines.append(f"{ind}if t in LEAF:")
+                lines.append(f"{ind}    out[{slot}] = {x}")
+                lines.append(f"{ind}elif t is list:")
+                lines.append(f"{ind}    {x} = leaves({x})")
+                lines.append(f"{ind}    if {x}:")
+                lines.append(f"{ind}        out[{slot}] = {x}")
+
+    emit(root, "ev", 1)
+    if (
+        stats["nodes"] > _MAX_GENERATED_NODES
+        or stats["fanout"] > _MAX_GENERATED_FANOUT
+        or stats["depth"] > _MAX_GENERATED_DEPTH
+    ):
+        return None
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"M": MISSING, "LEAF": _LEAF_TYPES, "leaves": _leaves}
+    exec(compile("\n".join(lines), "<busbar used-path extractor>", "exec"), namespace)  # noqa: S102 - source built above from repr()'d keys only
+    return namespace["extract"]  # type: ignore[no-any-return]
+
+
+def _leaves(items: list[Any]) -> list[Any]:
+    """Leaf values of an array at a path with no used paths below it (objects are no leaves)."""
+    out: list[Any] = []
+    for item in items:
+        t = type(item)
+        if t in _LEAF_TYPES:
+            out.append(item)
+        elif t is list:
+            out.extend(_leaves(item))
+    return out
+
+
 def _mark_multi(node: TrieNode) -> int:
     count = 1 if node.path is not None else 0
     for child in node.children.values():
@@ -58,11 +147,13 @@ def _mark_multi(node: TrieNode) -> int:
 
 def decode_event(event: object) -> dict[str, Any]:
     """The event as a dict; JSON text and bytes are decoded once, with orjson."""
-    if type(event) is dict:
-        return event
-    if isinstance(event, bytes | bytearray | memoryview | str):
+    t = type(event)
+    if t is dict:
+        return event  # type: ignore[return-value]
+    # Exact-type tests first: bytes is the per-event case and isinstance costs more.
+    if t is bytes or t is str or isinstance(event, bytes | bytearray | memoryview | str):
         try:
-            event = orjson.loads(event)
+            event = orjson.loads(event)  # type: ignore[arg-type]
         except orjson.JSONDecodeError as exc:
             raise InvalidEvent(f"event is not valid JSON: {exc}") from None
     if not isinstance(event, dict):

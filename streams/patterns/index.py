@@ -14,6 +14,7 @@ from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .cidr import parse_ip
+from .flatten import MISSING
 from .numeric import MAX_KEY, MIN_KEY, exact_key, numeric_key
 from .predicates import (
     Absent,
@@ -32,6 +33,45 @@ from .predicates import (
 )
 
 Child = Any  # the trie node type (ruleset._Node); kept opaque so this module stands alone
+
+
+# Exact strings are the transitions nearly every event takes, so their table keeps the one
+# child most keys have directly, not in a list: a walk step then touches two objects fewer,
+# which at 10,000 rules (an index far bigger than the CPU caches) is most of its cost.
+# Several children under one key are a tuple; a child is never a tuple.
+ExactTable = dict[str, Any]
+
+
+def _add_exact(table: ExactTable, key: str, child: Child) -> None:
+    found = table.get(key)
+    if found is None:
+        table[key] = child
+    elif found.__class__ is tuple:
+        table[key] = (*found, child)
+    else:
+        table[key] = (found, child)
+
+
+def _discard_exact(table: ExactTable, key: str, child: Child) -> None:
+    found = table[key]
+    if found.__class__ is not tuple:
+        del table[key]
+        return
+    rest = tuple(c for c in found if c is not child)
+    table[key] = rest[0] if len(rest) == 1 else rest
+
+
+def exact_hits(table: ExactTable, values: list[Any]) -> list[Child]:
+    """Children the given leaf values reach in an exact-string table (may repeat a child)."""
+    hits: list[Child] = []
+    for value in values:
+        found = table.get(value)
+        if found is not None:
+            if found.__class__ is tuple:
+                hits.extend(found)
+            else:
+                hits.append(found)
+    return hits
 
 
 def _add(table: dict[Any, list[Child]], key: Any, child: Child) -> None:
@@ -141,6 +181,7 @@ class PathIndex:
         "exists",
         "absent",
         "string_ops",
+        "exact_only",
         "match",
     )
 
@@ -148,7 +189,7 @@ class PathIndex:
         # Most indexes only ever hold exact strings; the rest of the families are created on
         # first use, which keeps a 10,000-rule index small enough to stay in CPU caches.
         self.size = 0
-        self.exact_str: dict[str, list[Child]] = {}
+        self.exact_str: ExactTable = {}
         self.exact_num: dict[Any, list[Child]] = _EMPTY_TABLE
         self.exact_lit: dict[Any, list[Child]] = _EMPTY_TABLE
         self.ignore_case: dict[str, list[Child]] = _EMPTY_TABLE
@@ -163,6 +204,7 @@ class PathIndex:
         self.exists: list[Child] = _EMPTY_LIST
         self.absent: list[Child] = _EMPTY_LIST
         self.string_ops = False
+        self.exact_only = True
         self.match = self._match_exact_strings
 
     def add(self, predicates: tuple[Predicate, ...], child: Child) -> None:
@@ -188,7 +230,7 @@ class PathIndex:
             or self.cidrs
             or self.wildcards
         )
-        exact_only = not (
+        self.exact_only = not (
             self.string_ops
             or self.exact_num
             or self.exact_lit
@@ -197,21 +239,20 @@ class PathIndex:
             or self.exists
             or self.absent
         )
-        self.match = self._match_exact_strings if exact_only else self._match_any
+        self.match = self._match_exact_strings if self.exact_only else self._match_any
 
-    def _match_exact_strings(self, values: list[Any] | None) -> list[Child]:
-        """The common case (source, detail-type, states): one dict lookup per value."""
-        if values is None:
-            return self.absent
-        table = self.exact_str
-        if len(values) == 1:
-            return table.get(values[0], self.absent)
-        hits: list[Child] = []
-        for value in values:
-            found = table.get(value)
-            if found:
-                hits.extend(found)
-        return hits
+    def _match_exact_strings(self, value: Any) -> list[Child] | tuple[Child, ...]:
+        """The common case (source, detail-type, states): one dict lookup per value.
+
+        Rule-set walks do this lookup inline on `exact_str`; this serves the array-rule
+        walk. MISSING is no key, and exact-only means nothing is Absent.
+        """
+        if value.__class__ is list:
+            return exact_hits(self.exact_str, value)
+        found = self.exact_str.get(value)
+        if found is None:
+            return _EMPTY_LIST
+        return found if found.__class__ is tuple else [found]
 
     def _own(self, name: str, factory: Any) -> Any:
         """The named family, replacing the shared empty placeholder by a private one."""
@@ -252,7 +293,7 @@ class PathIndex:
         table_op = _add if adding else _discard
         t = type(p)
         if t is ExactString:
-            table_op(self.exact_str, p.value, child)  # type: ignore[attr-defined]
+            (_add_exact if adding else _discard_exact)(self.exact_str, p.value, child)  # type: ignore[attr-defined]
         elif t is ExactNumber:
             table_op(self.exact_num, p.key, child)  # type: ignore[attr-defined]
         elif t is ExactLiteral:
@@ -286,42 +327,51 @@ class PathIndex:
         else:  # pragma: no cover - every predicate class is handled above
             raise TypeError(f"unindexed predicate {p!r}")
 
-    def _match_any(self, values: list[Any] | None) -> list[Child]:
-        """Children whose condition holds for these values (None: the path is absent).
+    def _match_any(self, value: Any) -> list[Child]:
+        """Children whose condition holds for a path's value: MISSING, a leaf or a list of leaves.
 
         May list a child more than once; callers deduplicate. Callers must not modify the
         returned list, which can be one of the index's own.
         """
-        if values is None:
+        if value is MISSING:
             return self.absent
         hits: list[Child] = list(self.exists)
-        for value in values:
-            t = type(value)
-            if t is str:
-                if self.exact_str:
-                    found = self.exact_str.get(value)
-                    if found:
+        if value.__class__ is list:
+            for item in value:
+                self._match_leaf(item, hits)
+        else:
+            self._match_leaf(value, hits)
+        return hits
+
+    def _match_leaf(self, value: Any, hits: list[Child]) -> None:
+        t = type(value)
+        if t is str:
+            if self.exact_str:
+                found = self.exact_str.get(value)
+                if found is not None:
+                    if found.__class__ is tuple:
                         hits.extend(found)
-                if self.string_ops:
-                    self._match_string(value, hits)
-            elif t is int or t is float:
-                if self.exact_num:
-                    found = self.exact_num.get(exact_key(value))
-                    if found:
-                        hits.extend(found)
-                if self.ranges.entries:
-                    key = numeric_key(value)
-                    if key is not None:
-                        self.ranges.match(key, hits)
-            elif self.exact_lit:
-                found = self.exact_lit.get(value)
+                    else:
+                        hits.append(found)
+            if self.string_ops:
+                self._match_string(value, hits)
+        elif t is int or t is float:
+            if self.exact_num:
+                found = self.exact_num.get(exact_key(value))
                 if found:
                     hits.extend(found)
-            if self.anything_but:
-                for predicate, child in self.anything_but:
-                    if predicate.test(value):
-                        hits.append(child)
-        return hits
+            if self.ranges.entries:
+                key = numeric_key(value)
+                if key is not None:
+                    self.ranges.match(key, hits)
+        elif self.exact_lit:
+            found = self.exact_lit.get(value)
+            if found:
+                hits.extend(found)
+        if self.anything_but:
+            for predicate, child in self.anything_but:
+                if predicate.test(value):
+                    hits.append(child)
 
     def _match_string(self, value: str, hits: list[Child]) -> None:
         if self.prefixes.by_length:

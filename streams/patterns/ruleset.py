@@ -8,8 +8,15 @@ PathIndex lookup, which returns the children whose condition holds. Rule ids sto
 reached nodes match. Rules that share no prefix with the event's routing fields are never
 touched, so 10,000 rules cost about what 100 do.
 
-Adding or removing a rule touches only its own trie path; the used-path trie that prunes
-the event walk is rebuilt lazily, and only when the set of distinct paths changes.
+Event values are read once per event by a function generated for the set of used paths
+(flatten.build_extractor) into a small dict keyed by slot number, a small int each used
+path keeps for as long as some rule uses it. Trie nodes refer to paths by slot, and keep
+exact-string transitions as the plain dict the walk looks values up in. Where at most a
+few branches remain below a node, the walk tests their remaining conditions directly
+(_Node.tails) rather than visiting the rest of the subtree.
+
+Adding or removing a rule touches only its own trie path; the used-path trie and extractor
+are rebuilt lazily, and only when the set of distinct paths changes.
 
 The array rule (values from different elements of one array never match together) is only
 relevant when an event has objects inside arrays under several used paths; such events take
@@ -19,37 +26,94 @@ a slower walk that carries, per reached node, the array elements committed to so
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from .compiler import Branch, Condition
 from .consistency import compatible_with_all
-from .flatten import Context, Path, build_trie, collect, collect_with_context, decode_event
-from .index import PathIndex
+from .flatten import (
+    MISSING,
+    Context,
+    Path,
+    SlotValues,
+    build_extractor,
+    build_trie,
+    collect,
+    collect_with_context,
+    decode_event,
+)
+from .index import ExactTable, PathIndex, exact_hits
 from .pattern import EventPattern, compile_pattern
+from .predicates import ExactString, Predicate
 
 
 class _Node:
     """A trie state: conditions leaving it, grouped by path, and the rules that end here.
 
-    `plan` is what matching reads: (path, matcher) pairs as one tuple, rebuilt after a
-    change, so a visit touches as little memory as possible.
+    What matching reads is laid out, after each change, so a visit touches as few objects
+    as possible (at 10,000 rules the walk's cost is mostly cache misses): the first path
+    with only exact-string conditions sits in the node itself as `slot` and `table` (the
+    index's exact_str, looked up by the walk directly); the other paths are in `plan` as
+    (slot, exact-string table or None, matcher).
+
+    Below a node few branches pass through (refs <= _MAX_TAILS) the walk checks each of
+    those branches' remaining conditions directly (`tails`: (rule id, checks) per branch,
+    built on first use, dropped by any change below the node) instead of visiting nodes and
+    their indexes: in a big rule set most walks end in such thin subtrees, and a few small
+    tuples are far cheaper to reach (in cache misses) and to test than the nodes would be.
     """
 
-    __slots__ = ("paths", "edges", "rules", "refs", "plan")
+    __slots__ = ("paths", "edges", "rules", "refs", "slot", "table", "plan", "tails")
 
     def __init__(self) -> None:
         self.paths: dict[Path, PathIndex] = {}
         self.edges: dict[Condition, _Node] = {}
         self.rules: Counter[Hashable] = _NO_RULES
         self.refs = 0
-        self.plan: tuple[tuple[Path, Any], ...] = ()
+        self.slot = -1
+        self.table: ExactTable | None = None
+        self.plan: tuple[tuple[int, ExactTable | None, Any], ...] = ()
+        self.tails: tuple[_Tail, ...] | None = None
 
-    def replan(self) -> None:
-        self.plan = tuple((path, index.match) for path, index in self.paths.items())
+    def build_tails(self, slots: dict[Path, int]) -> tuple[_Tail, ...]:
+        """(rule id, checks) for every branch below this node, in depth-first order."""
+        tails: list[_Tail] = []
+        pending: list[tuple[_Node, tuple[_Check, ...]]] = [(self, ())]
+        while pending:
+            node, checks = pending.pop()
+            tails.extend((rule_id, checks) for rule_id in node.rules)
+            for condition, child in node.edges.items():
+                pending.append((child, (*checks, _check(condition, slots))))
+        return tuple(tails)
+
+    def replan(self, slots: dict[Path, int]) -> None:
+        self.slot, self.table = -1, None
+        plan = []
+        for path, index in self.paths.items():
+            if self.table is None and index.exact_only:
+                self.slot, self.table = slots[path], index.exact_str
+            else:
+                plan.append((slots[path], index.exact_str if index.exact_only else None, index.match))
+        self.plan = tuple(plan)
 
 
 _NO_RULES: Counter[Hashable] = Counter()
+# A tail check: slot, the accepted strings when the condition is exact strings only (a set
+# test instead of predicate calls), the test of one leaf value, and whether absence
+# satisfies the condition.
+_Check = tuple[int, frozenset[str] | None, Callable[[Any], bool], bool]
+_Tail = tuple[Hashable, tuple[_Check, ...]]
+# Up to this many branches below a node, checking each directly beats walking the subtree.
+_MAX_TAILS = 4
+
+
+def _check(condition: Condition, slots: dict[Path, int]) -> _Check:
+    predicates = condition.predicates
+    strings = None
+    if all(type(p) is ExactString for p in predicates):
+        strings = frozenset(p.value for p in predicates)  # type: ignore[attr-defined]
+    test = predicates[0].test if len(predicates) == 1 else _AnyOf(predicates).test
+    return slots[condition.path], strings, test, condition.accepts_absent
 
 
 class RuleSet:
@@ -59,7 +123,12 @@ class RuleSet:
         self._root = _Node()
         self._patterns: dict[Hashable, EventPattern] = {}
         self._path_refs: Counter[Path] = Counter()
+        # Slot numbers stay fixed while a path is in use, so node plans never need redoing
+        # when other paths come and go; freed numbers are reused to keep them small.
+        self._slots: dict[Path, int] = {}
+        self._free_slots: list[int] = []
         self._trie = build_trie(())
+        self._extract = build_extractor(self._trie, self._slots)
         self._trie_stale = False
         # Branches naming one path twice make the array rule apply even to a single path.
         self._repeated_paths = 0
@@ -86,8 +155,11 @@ class RuleSet:
             self._delete(rule_id, branch)
 
     def _insert(self, rule_id: Hashable, branch: Branch) -> None:
+        self._count_paths(branch, 1)  # first, so new paths have slots for replan()
+        slots = self._slots
         node = self._root
         node.refs += 1
+        node.tails = None
         for condition in branch:
             child = node.edges.get(condition)
             if child is None:
@@ -96,27 +168,30 @@ class RuleSet:
                 if index is None:
                     index = node.paths[condition.path] = PathIndex()
                 index.add(condition.predicates, child)
-                node.replan()
+                node.replan(slots)
             child.refs += 1
+            child.tails = None
             node = child
         if node.rules is _NO_RULES:
             node.rules = Counter()
         node.rules[rule_id] += 1
-        self._count_paths(branch, 1)
 
     def _delete(self, rule_id: Hashable, branch: Branch) -> None:
+        slots = self._slots
         node = self._root
         node.refs -= 1
+        node.tails = None
         for condition in branch:
             child = node.edges[condition]
             child.refs -= 1
+            child.tails = None
             if child.refs == 0:
                 del node.edges[condition]
                 index = node.paths[condition.path]
                 index.remove(condition.predicates, child)
                 if index.size == 0:
                     del node.paths[condition.path]
-                node.replan()
+                node.replan(slots)
             node = child
         node.rules[rule_id] -= 1
         if node.rules[rule_id] == 0:
@@ -132,33 +207,90 @@ class RuleSet:
         for path in paths:
             before = self._path_refs[path]
             self._path_refs[path] = before + delta
-            if before == 0 or before + delta == 0:
+            if before == 0:
+                self._slots[path] = self._free_slots.pop() if self._free_slots else len(self._slots)
                 self._trie_stale = True
-                if before + delta == 0:
-                    del self._path_refs[path]
+            elif before + delta == 0:
+                del self._path_refs[path]
+                self._free_slots.append(self._slots.pop(path))
+                self._trie_stale = True
 
     def matching(self, event: dict[str, Any] | str | bytes) -> set[Hashable]:
         """Ids of the rules the event matches; str/bytes are decoded as JSON (InvalidEvent if not)."""
         decoded = decode_event(event)
         if self._trie_stale:
             self._trie = build_trie(self._path_refs)
+            self._extract = build_extractor(self._trie, self._slots)
             self._trie_stale = False
-        values, arrays_matter = collect(decoded, self._trie, self._repeated_paths > 0)
-        if arrays_matter:
-            return self._matching_with_arrays(decoded)
+        values = None if self._extract is None else self._extract(decoded)
+        if values is None:
+            by_path, arrays_matter = collect(decoded, self._trie, self._repeated_paths > 0)
+            if arrays_matter:
+                return self._matching_with_arrays(decoded)
+            slots = self._slots
+            values = {slots[path]: leaves for path, leaves in by_path.items()}
+        return self._walk(values)
+
+    def _walk(self, values: SlotValues) -> set[Hashable]:
+        """Every rule whose trie path the event's values lead to (the array rule not applying)."""
         result: set[Hashable] = set()
         stack = [self._root]
         pop = stack.pop
         push = stack.extend
+        append = stack.append
         get = values.get
+        missing = MISSING
+        slots = self._slots
+        max_tails = _MAX_TAILS
         while stack:
             node = pop()
+            tails = node.tails
+            if tails is None and node.refs <= max_tails:
+                tails = node.tails = node.build_tails(slots)
+            if tails is not None:
+                for rule_id, checks in tails:
+                    for slot, strings, test, absent_ok in checks:
+                        value = get(slot, missing)
+                        if value is missing:
+                            if absent_ok:
+                                continue
+                            break
+                        if value.__class__ is not list:
+                            if not (value in strings if strings is not None else test(value)):
+                                break
+                        elif not any(map(test, value)):
+                            break
+                    else:
+                        result.add(rule_id)
+                continue
             if node.rules:
                 result.update(node.rules)
-            for path, match in node.plan:
-                hits = match(get(path))
-                if hits:
-                    push(set(hits) if len(hits) > 1 else hits)
+            table = node.table
+            if table is not None:
+                value = get(node.slot, missing)
+                if value.__class__ is not list:
+                    # One value, exact strings only: one lookup, and no child twice.
+                    hit = table.get(value)
+                    if hit is not None:
+                        if hit.__class__ is tuple:
+                            push(hit)
+                        else:
+                            append(hit)
+                else:
+                    push(set(exact_hits(table, value)))
+            for slot, exact, match in node.plan:
+                value = get(slot, missing)
+                if exact is not None and value.__class__ is not list:
+                    hit = exact.get(value)
+                    if hit is not None:
+                        if hit.__class__ is tuple:
+                            push(hit)
+                        else:
+                            append(hit)
+                else:
+                    hits = match(value)
+                    if hits:
+                        push(set(hits) if len(hits) > 1 else hits)
         return result
 
     def _matching_with_arrays(self, decoded: dict[str, Any]) -> set[Hashable]:
@@ -174,17 +306,29 @@ class RuleSet:
             for path, index in node.paths.items():
                 present = values.get(path)
                 if not present:
-                    reached = [(child, chosen) for child in index.match(None)]
+                    reached = [(child, chosen) for child in index.match(MISSING)]
                 else:
                     reached = []
                     for value, ctx in present:
                         if not compatible_with_all(ctx, chosen):
                             continue
                         extended = chosen if not ctx or ctx in chosen else (*chosen, ctx)
-                        reached.extend((child, extended) for child in index.match([value]))
+                        reached.extend((child, extended) for child in index.match(value))
                 for child, state in reached:
                     key = (id(child), state)
                     if key not in seen:
                         seen.add(key)
                         stack.append((child, state))
         return result
+
+
+class _AnyOf:
+    """A condition listing several predicates holds for a value if one of them does."""
+
+    __slots__ = ("predicates",)
+
+    def __init__(self, predicates: tuple[Predicate, ...]) -> None:
+        self.predicates = predicates
+
+    def test(self, value: Any) -> bool:
+        return any(p.test(value) for p in self.predicates)

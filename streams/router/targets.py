@@ -1,0 +1,168 @@
+"""A rule's target compiled once for the hot path: where its records go, how its payload is
+shaped, and what happens when it cannot be delivered.
+
+Everything that can be decided from the configuration (the destination topic and producer,
+the shaper, the retry policy, the dead-letter destination, the record headers) is decided
+here, when the rule changes, so that sending one event costs a payload call and a produce.
+A target that can never be delivered to (an unknown cluster, a malformed ARN, an invalid
+input spec) still compiles: each event it matches goes to the dead-letter queue with the
+reason, because busbar drops nothing without a record of why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from confluent_kafka import Producer
+
+from streams.arns import TargetRef, parse_target_arn
+from streams.input_shaping import InvalidInputSpec, compile_input
+from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
+from streams.router.clusters import Clusters, produce_when_room
+from streams.router.outbox import INLINE_MAX_RETRIES, Batch
+from streams.topics import TopicNames
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics import Counter
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+DEFAULT_MAX_EVENT_AGE_S = 86_400
+SHAPING_KEYS = ("Input", "InputPath", "InputTransformer")
+
+
+@lru_cache(maxsize=8)
+def ingestion_time(timestamp_ms: int) -> str:
+    """EventBridge's ingestion time format; cached because a batch's records share seconds."""
+    return datetime.fromtimestamp(timestamp_ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Destination:
+    producer: Producer
+    topic: str
+
+
+class Unroutable(ValueError):
+    """The target's configuration names somewhere busbar cannot produce to."""
+
+
+def resolve(ref: TargetRef, topics: TopicNames, clusters: Clusters) -> Destination:
+    if ref.kind == "bus":
+        return Destination(clusters.local, topics.bus(ref.name))
+    if ref.kind == "api-destination":
+        return Destination(clusters.local, topics.deliveries)
+    try:
+        return Destination(clusters.producer(ref.cluster), ref.name)
+    except KeyError:
+        raise Unroutable(f"unknown Kafka cluster {ref.cluster!r} (not in BUSBAR_CLUSTERS)") from None
+
+
+class Target:
+    """One target of one enabled rule. `send` is called once per matching event."""
+
+    __slots__ = ("arn", "bus", "rule", "rule_arn", "spec", "destination", "dead_letter", "headers",
+                 "max_attempts", "error", "deliveries", "failures", "_payload", "_produce", "_max_age_ms",
+                 "_shaper")
+
+    def __init__(self, *, bus: str, rule: str, rule_arn: str, spec: dict[str, Any], topics: TopicNames,
+                 clusters: Clusters) -> None:
+        self.bus, self.rule, self.rule_arn, self.spec = bus, rule, rule_arn, spec
+        self.arn = str(spec.get("Arn", ""))
+        self.headers: Headers = [("busbar-rule", rule.encode()), ("busbar-bus", bus.encode())]
+        policy = spec.get("RetryPolicy") or {}
+        self.max_attempts = 1 + min(int(policy.get("MaximumRetryAttempts", INLINE_MAX_RETRIES)), INLINE_MAX_RETRIES)
+        self._max_age_ms = 1000 * int(policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S))
+        self.dead_letter = self._dead_letter_destination(topics, clusters)
+        labels = (bus, rule, str(spec.get("Id", "")))
+        self.deliveries: Counter = TARGET_DELIVERIES.labels(*labels)
+        self.failures: Counter = TARGET_FAILURES.labels(*labels)
+        self._shaper = None
+        self.destination: Destination | None = None
+        self.error: str | None = None
+        try:
+            ref = parse_target_arn(self.arn)
+            self.destination = resolve(ref, topics, clusters)
+            self._payload = self._choose_payload(ref)
+        except (ValueError, InvalidInputSpec) as exc:  # Unroutable, UnsupportedTarget, bad ARN, bad input spec
+            self.error = f"target {spec.get('Id')!r} cannot be delivered to: {exc}"
+            log.error("rule %s/%s: %s; its events go to the dead-letter queue", bus, rule, self.error)
+        self._produce: Callable[..., None] | None = self.destination.producer.produce if self.error is None else None
+
+    def _dead_letter_destination(self, topics: TopicNames, clusters: Clusters) -> Destination | None:
+        """The target's own DLQ topic, or None for the bus DLQ (also when its ARN is unusable)."""
+        arn = (self.spec.get("DeadLetterConfig") or {}).get("Arn")
+        if not arn:
+            return None
+        try:
+            ref = parse_target_arn(arn)
+            if ref.kind != "topic":
+                raise Unroutable("a dead-letter queue must be a queue or a topic")
+            return resolve(ref, topics, clusters)
+        except ValueError as exc:
+            log.error("rule %s/%s target %s: dead-letter ARN %s unusable (%s); using the bus DLQ",
+                      self.bus, self.rule, self.spec.get("Id"), arn, exc)
+            return None
+
+    def _choose_payload(self, ref: TargetRef) -> Callable[[dict[str, Any], bytes, int], bytes]:
+        if ref.kind == "bus":
+            return self._raw  # the event goes on the other bus exactly as it came
+        if any(key in self.spec for key in SHAPING_KEYS):
+            self._shaper = compile_input(self.spec)
+            shaped = self._shaped
+        else:
+            shaped = self._raw
+        if ref.kind == "api-destination":
+            return partial(self._delivery_record, shaped)
+        return shaped
+
+    def _raw(self, event: dict[str, Any], raw: bytes, timestamp_ms: int) -> bytes:
+        return raw
+
+    def _shaped(self, event: dict[str, Any], raw: bytes, timestamp_ms: int) -> bytes:
+        return self._shaper.shape(event, raw, rule_arn=self.rule_arn, rule_name=self.rule,  # type: ignore[union-attr]
+                                  ingestion_time=ingestion_time(timestamp_ms))
+
+    def _delivery_record(self, shaped: Callable[[dict[str, Any], bytes, int], bytes],
+                         event: dict[str, Any], raw: bytes, timestamp_ms: int) -> bytes:
+        """Work for the HTTP delivery workers: the router itself never talks HTTP."""
+        return orjson.dumps({
+            "bus": self.bus, "rule": self.rule, "rule_arn": self.rule_arn, "target": self.spec,
+            "payload": shaped(event, raw, timestamp_ms).decode(), "event_id": event.get("id"), "attempt": 0,
+        })
+
+    def send(self, event: dict[str, Any], raw: bytes, key: bytes | None, timestamp_ms: int, now_ms: int,
+             batch: Batch) -> None:
+        """Hot path: produce one matched event; its delivery report settles it in the batch."""
+        if self._produce is None:
+            batch.reject(self, raw, key, self.error or "")
+            return
+        if now_ms - timestamp_ms > self._max_age_ms:
+            batch.reject(self, raw, key, f"event older than MaximumEventAgeInSeconds={self._max_age_ms // 1000}")
+            return
+        try:
+            value = self._payload(event, raw, timestamp_ms)
+        except ValueError as exc:
+            batch.reject(self, raw, key, f"input shaping failed: {exc}")
+            return
+        batch.pending += 1
+        try:
+            self._produce(self.destination.topic, value, key, headers=self.headers,  # type: ignore[union-attr]
+                          on_delivery=batch.ack(self))
+        except BufferError:
+            self.resend(value, key, self.headers, batch.ack(self))
+
+    def resend(self, value: bytes, key: bytes | None, headers: Headers | None,
+               on_delivery: Callable[[Any, Any], None]) -> None:
+        """A produce off the hot path (a retry, exactly as first sent, or one the full queue refused)."""
+        destination = self.destination
+        assert destination is not None  # only records that were produced once come back
+        produce_when_room(destination.producer, destination.topic, value, key, headers, on_delivery)

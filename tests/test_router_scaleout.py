@@ -1,0 +1,90 @@
+"""Two workers with one app id share the bus partitions; one is killed mid-stream.
+
+At least once means: every event reaches its target although a worker died with a batch
+produced but not committed. Duplicates are expected (the survivor re-routes what the dead
+worker had not committed); they are counted and printed, not forbidden.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from streams.config_store import ConfigStore
+from tests.support import WorkerProcess, unique
+from tests.test_router_support import create_topics, event, ids, read_all, rule, topic_arn, wait_routed
+
+pytestmark = pytest.mark.kafka
+
+EVENTS = 20_000
+RATE = 5_000  # events/s offered, so that the kill lands while events are still arriving
+KILL_AFTER_S = 1.5
+
+
+def wait_members(bootstrap: str, group: str, count: int, timeout: float = 60.0) -> None:
+    """Until `count` routers are in the group, each owning partitions."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        description = admin.describe_consumer_groups([group])[group].result()
+        members = [m for m in description.members if m.assignment.topic_partitions]
+        if len(members) == count:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{group} did not reach {count} members with partitions within {timeout}s")
+
+
+def put_steadily(bootstrap: str, topic: str, events: list[bytes]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    started = time.monotonic()
+    for n, value in enumerate(events):
+        producer.produce(topic, value, orjson.loads(value)["id"].encode())
+        if n % 500 == 0:
+            producer.poll(0)
+            ahead = n / RATE - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+    assert producer.flush(30) == 0
+
+
+def test_every_event_arrives_when_one_of_two_workers_is_killed(kafka_bootstrap: str, worker_logs: Path) -> None:
+    prefix = unique("scale")
+    workers = [WorkerProcess(kafka_bootstrap, prefix=prefix) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.start(worker_logs)
+        names = workers[0].topics
+        target = unique("scale-target")
+        create_topics(kafka_bootstrap, target)
+        store = ConfigStore(kafka_bootstrap, names.config)
+        store.start()
+        store.write(*rule("default", "all", {"source": ["load"]}, [{"Id": "t", "Arn": topic_arn(target)}]))
+        store.stop()
+        wait_members(kafka_bootstrap, f"{prefix}-router", 2)
+
+        events = [orjson.dumps(event("load", {"n": n})) for n in range(EVENTS)]
+        producing = threading.Thread(target=put_steadily, args=(kafka_bootstrap, names.bus("default"), events))
+        producing.start()
+        time.sleep(KILL_AFTER_S)
+        workers[0].kill()
+        producing.join()
+
+        took = wait_routed(kafka_bootstrap, f"{prefix}-router", names.bus("default"), timeout=90)
+        arrived = Counter(ids(read_all(kafka_bootstrap, target)))
+        sent = {orjson.loads(value)["id"] for value in events}
+        missing = sent - set(arrived)
+        duplicates = sum(n - 1 for n in arrived.values())
+        print(f"\nscale-out: {len(sent)} events, {len(arrived)} distinct arrived, {duplicates} duplicates, "
+              f"all committed {took:.1f}s after the last put")
+        assert not missing, f"{len(missing)} events never reached the target"
+        assert set(arrived) == sent
+    finally:
+        for worker in workers:
+            worker.stop()

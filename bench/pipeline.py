@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from streams.arns import kafka_topic_arn  # noqa: E402
 from streams.config_store import ConfigStore  # noqa: E402
-from streams.embedded_kafka import EmbeddedKafka, free_port  # noqa: E402
+from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
 from streams.model import rule_key  # noqa: E402
 from streams.settings import Settings  # noqa: E402
@@ -305,7 +305,8 @@ def main() -> None:
     settings = Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp:
         work = Path(tmp)
-        broker = EmbeddedKafka(work / "kafka", free_port(), settings.kafka_lib, controller_port=free_port(),
+        port, controller_port = free_ports(2)
+        broker = EmbeddedKafka(work / "kafka", port, settings.kafka_lib, controller_port=controller_port,
                                partitions=PARTITIONS)
         broker.start()
         try:

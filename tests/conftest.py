@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_port, port_open
+from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_ports, port_open
 from streams.settings import Settings
 from tests.support import ROOT, WorkerProcess
 
@@ -50,7 +50,8 @@ def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         return
     lib = Settings.from_env().kafka_lib
     fetch_jars(lib)
-    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), free_port(), lib, controller_port=free_port())
+    port, controller_port = free_ports(2)
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), port, lib, controller_port=controller_port)
     broker.start()
     try:
         yield broker.bootstrap

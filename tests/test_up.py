@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from streams.embedded_kafka import free_port, port_free
+from streams.embedded_kafka import free_ports, port_free
 from tests.support import ROOT
 
 pytestmark = pytest.mark.kafka
@@ -39,8 +39,7 @@ def processes_mentioning(marker: str) -> list[str]:
 
 class Up:
     def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.port = free_port()
-        self.broker_port = free_port()
+        self.port, self.broker_port = free_ports(2)
         self.data_dir = tmp_path / "data"
         self.log = tmp_path / "up.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("BUSBAR_")}

@@ -115,6 +115,18 @@ def spawn(cmd: list[str], **kwargs: object) -> subprocess.Popen:
     return subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)  # noqa: PLW1509
 
 
+def stop_process(proc: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM for a clean shutdown, SIGKILL if it has not exited by the deadline."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class EmbeddedKafka:
     """One KRaft node (broker and controller) whose data survives restarts in data_dir."""
 
@@ -214,16 +226,9 @@ class EmbeddedKafka:
         raise EmbeddedKafkaError(f"the Kafka broker did not answer within {timeout:.0f}s; see {self.log_path}")
 
     def stop(self) -> None:
-        """SIGTERM for a clean shutdown (so the next start needs no log recovery), SIGKILL if it hangs."""
+        """A clean stop lets the next start skip log recovery."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, STOP_TIMEOUT_S)
 
     def __enter__(self) -> EmbeddedKafka:
         self.start()

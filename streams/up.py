@@ -14,7 +14,14 @@ import threading
 import time
 import urllib.request
 
-from streams.embedded_kafka import EmbeddedKafka, EmbeddedKafkaError, fetch_jars, port_free, spawn
+from streams.embedded_kafka import (
+    EmbeddedKafka,
+    EmbeddedKafkaError,
+    fetch_jars,
+    port_free,
+    spawn,
+    stop_process,
+)
 from streams.settings import Settings
 
 WORKER_STOP_TIMEOUT_S = 6.0
@@ -38,17 +45,6 @@ def wait_healthy(url: str, worker: subprocess.Popen, timeout: float) -> None:
             pass
         time.sleep(0.2)
     raise UpError(f"the worker did not report healthy at {url} within {timeout:.0f}s")
-
-
-def stop_process(proc: subprocess.Popen | None, timeout: float) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def banner(settings: Settings, api_url: str, embedded: bool) -> str:

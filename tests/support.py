@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.embedded_kafka import free_port
+from streams.embedded_kafka import free_port, stop_process
 from streams.settings import Settings
 from streams.topics import TopicNames
 
@@ -95,10 +95,4 @@ class WorkerProcess:
             self.process.wait()
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        stop_process(self.process, timeout)

@@ -2,7 +2,9 @@
 
 Measures, against the embedded Apache Kafka broker on this machine:
   1. throughput: routed input events/s while one worker drains --events events (each matches
-     two rules whose targets are Kafka topics), judged by the router group's committed offsets;
+     two rules whose targets are Kafka topics), judged by the router group's committed offsets,
+     after --warmup-events more: a broker JVM under a minute old is still compiling its hot
+     paths and routed ~30 % slower than the same broker a minute later;
   2. latency: put on the bus -> record on the target topic, p50/p99, at a steady 2,000 events/s;
   3. the peer: what a Faust user writes first (an agent, a loop over the rules calling
      `compile_pattern(...).matches`, `await topic.send(...)` per match) on a sample of the same
@@ -10,7 +12,7 @@ Measures, against the embedded Apache Kafka broker on this machine:
 `--profile` runs the router loop in this process under cProfile instead of in a worker and
 prints where the router thread's time goes.
 
-Run: .venv/bin/python bench/pipeline.py [--events N]
+Run: .venv/bin/python bench/pipeline.py [--events N] [--warmup-events N] [--kafka BOOTSTRAP]
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ SOURCES = RULES // 2  # two rules per source: every event matches two rules
 TARGET_TOPICS = 10
 PARTITIONS = 4
 LATENCY_RATE = 2000
-LATENCY_WARMUP_S = 5.0
+LATENCY_WARMUP_S = 10.0
 REGION, ACCOUNT = "us-east-1", "000000000000"
 BUS = "default"
 
@@ -114,8 +116,9 @@ def committed_total(consumer: Consumer, topic: str) -> int:
     return sum(max(tp.offset, 0) for tp in consumer.committed(tps, timeout=10))
 
 
-def measure_throughput(bootstrap: str, group: str, topic: str, events: int, timeout: float) -> float:
-    """Routed events/s between the first and the last commit of the router group."""
+def measure_throughput(bootstrap: str, group: str, topic: str, events: int, timeout: float,
+                       warmup: int = 0) -> float:
+    """Routed events/s from the first commit past `warmup` events to the commit of the last."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "log_level": 0})
     try:
         first_at, first = None, 0
@@ -123,7 +126,7 @@ def measure_throughput(bootstrap: str, group: str, topic: str, events: int, time
         while time.monotonic() < deadline:
             done = committed_total(consumer, topic)
             now = time.monotonic()
-            if first_at is None and done > 0:
+            if first_at is None and done > warmup:
                 first_at, first = now, done
             if done >= events:
                 assert first_at is not None
@@ -134,6 +137,15 @@ def measure_throughput(bootstrap: str, group: str, topic: str, events: int, time
     raise RuntimeError(f"the router did not route {events} events within {timeout:.0f}s")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc), or 0.0 where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -142,12 +154,13 @@ def percentile(values: list[float], q: float) -> float:
 def measure_latency(bootstrap: str, prefix: str, bus_topic: str, seconds: float) -> tuple[float, float, int]:
     """p50, p99 (ms) and count of put -> target-record latencies at LATENCY_RATE events/s.
 
+    The probe's producer and consumer keep librdkafka's defaults, as a user's clients would.
     The first LATENCY_WARMUP_S at the same rate are not counted: a broker JVM a minute old
     answered this probe's first produce requests seconds late even with no router involved.
     Stamped with the monotonic clock: this machine's wall clock was seen to jump by seconds."""
     topics = [target_topic(prefix, i) for i in range(TARGET_TOPICS)]
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-latency-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "latest", "fetch.wait.max.ms": 5, "log_level": 0})
+                         "auto.offset.reset": "latest", "log_level": 0})
     assigned = threading.Event()
     consumer.subscribe(topics, on_assign=lambda c, parts: assigned.set())
     latencies: list[float] = []
@@ -169,7 +182,7 @@ def measure_latency(bootstrap: str, prefix: str, bus_topic: str, seconds: float)
     time.sleep(1.0)  # let the "latest" positions settle before putting
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 2})
+    producer = Producer({"bootstrap.servers": bootstrap})
     started = time.monotonic()
     n = 0
     while (elapsed := time.monotonic() - started) < seconds + LATENCY_WARMUP_S:
@@ -281,6 +294,8 @@ def run_helper(option: str, *values: object) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000, help="events on the bus for the throughput run")
+    parser.add_argument("--warmup-events", type=int, default=200_000,
+                        help="events routed before the timed ones (a young broker JVM is still compiling)")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--baseline-events", type=int, default=2000, help="sample size for the Faust agent")
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
@@ -300,7 +315,7 @@ def main() -> None:
 
     if args.kafka:
         with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp:
-            run(args.kafka, args, Path(tmp))
+            run(args.kafka, args, Path(tmp), broker_pid=None)
         return
     settings = Settings.from_env()
     with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp:
@@ -310,12 +325,12 @@ def main() -> None:
                                partitions=PARTITIONS)
         broker.start()
         try:
-            run(broker.bootstrap, args, work)
+            run(broker.bootstrap, args, work, broker_pid=broker.process.pid if broker.process else None)
         finally:
             broker.stop()
 
 
-def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
+def run(bootstrap: str, args: argparse.Namespace, work: Path, broker_pid: int | None) -> None:
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     names = TopicNames(prefix)
     ensure_topics(bootstrap, {names.config: {"cleanup.policy": "compact"}, names.deliveries: {},
@@ -327,29 +342,39 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
     store.write_many(rule_records(prefix), timeout=60)
     store.stop()
     started = time.monotonic()
-    put_events(bootstrap, names.bus(BUS), args.events)
-    print(f"setup: {RULES} rules, {args.events:,} events on {names.bus(BUS)} ({PARTITIONS} partitions), "
+    total = args.warmup_events + args.events
+    put_events(bootstrap, names.bus(BUS), total)
+    print(f"setup: {RULES} rules, {total:,} events on {names.bus(BUS)} ({PARTITIONS} partitions), "
           f"each matching 2 rules -> {TARGET_TOPICS} target topics; put in {time.monotonic() - started:.1f}s",
           flush=True)
 
     if args.profile:
-        profile_router(bootstrap, prefix, args.events)
+        profile_router(bootstrap, prefix, total)
         return
 
     worker = router_worker(bootstrap, prefix, work)
     try:
-        rate = measure_throughput(bootstrap, f"{prefix}-router", names.bus(BUS), args.events, 900)
-        print(f"throughput: {rate:,.0f} routed input events/s ({2 * rate:,.0f} target records/s), one worker",
-              flush=True)
-        p50, p99, count = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds, names.bus(BUS))
-        print(f"latency at {LATENCY_RATE}/s for {args.latency_seconds:.0f}s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-              f"({count:,.0f} target records)", flush=True)
+        worker_pid = worker.process.pid if worker.process else None
+        cpu_before = cpu_seconds(worker_pid), cpu_seconds(broker_pid)
+        rate = measure_throughput(bootstrap, f"{prefix}-router", names.bus(BUS), total, 900, args.warmup_events)
+        worker_cpu, broker_cpu = (cpu_seconds(pid) - before for pid, before in zip((worker_pid, broker_pid),
+                                                                                    cpu_before, strict=True))
+        print(f"throughput: {rate:,.0f} routed input events/s ({2 * rate:,.0f} target records/s), one worker, "
+              f"over the {args.events:,} events after {args.warmup_events:,} warm-up ones", flush=True)
+        # What bounds it: CPU per routed event (warm-up included), the worker's against the broker's.
+        print(f"cpu per routed event: worker {worker_cpu / total * 1e6:.0f} us"
+              + (f", broker {broker_cpu / total * 1e6:.0f} us ({os.cpu_count()} cores on this machine)"
+                 if broker_pid else ""), flush=True)
         # The same probe putting straight on a target topic: what the broker and clients alone cost
-        # on this machine right now, so the router's share of the figure above can be told apart.
+        # on this machine right now, so the router's share of the figure below can be told apart.
+        # Run first, it also brings the broker's JIT to the small-request paths the probe uses.
         floor50, floor99, _ = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds,
                                          target_topic(prefix, 0))
         print(f"broker floor (same probe, one hop, no router): p50 {floor50:.1f} ms, p99 {floor99:.1f} ms",
               flush=True)
+        p50, p99, count = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds, names.bus(BUS))
+        print(f"latency at {LATENCY_RATE}/s for {args.latency_seconds:.0f}s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+              f"({count:,.0f} target records)", flush=True)
     finally:
         worker.stop()
 

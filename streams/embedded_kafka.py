@@ -27,6 +27,15 @@ JVM_OPTS = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
 STOP_TIMEOUT_S = 8.0
 
 
+def cluster_id() -> str:
+    """A random cluster id as Kafka writes them; never starting with "-", which the storage
+    tool's argument parser would read as an option (Kafka's own Uuid.randomUuid avoids it too)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 class EmbeddedKafkaError(RuntimeError):
     """A problem the user can fix (missing tool, busy port); printed as one line, no traceback."""
 
@@ -190,7 +199,7 @@ class EmbeddedKafka:
         config = self.data_dir / "server.properties"
         config.write_text(self._properties())
         if not (self.data_dir / "kraft" / "meta.properties").exists():
-            cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cid = cluster_id()
             fmt = subprocess.run(
                 [java, *JVM_OPTS[:2], "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config)],
                 capture_output=True, text=True,

@@ -43,6 +43,10 @@ SETTINGS: dict[str, Setting] = {
     "clusters": Setting(
         "BUSBAR_CLUSTERS", "", "Other Kafka clusters targets may name: name=host:port,...;name2=host:port (local = this one)."
     ),
+    "router_linger_ms": Setting(
+        "BUSBAR_ROUTER_LINGER_MS", "20",
+        "How long the router's producer gathers target records into a batch (latency vs. broker load).",
+    ),
     "max_targets_per_rule": Setting("BUSBAR_MAX_TARGETS_PER_RULE", "5", "Targets one rule may have (AWS: 5)."),
     "max_rules_per_bus": Setting("BUSBAR_MAX_RULES_PER_BUS", "300", "Rules one event bus may have (AWS: 300)."),
     "max_request_bytes": Setting(
@@ -67,6 +71,7 @@ class Settings:
     log_level: str
     kafka_lib: Path
     clusters: str
+    router_linger_ms: int
     max_targets_per_rule: int
     max_rules_per_bus: int
     max_request_bytes: int

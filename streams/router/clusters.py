@@ -14,12 +14,17 @@ from confluent_kafka import Producer
 
 from streams.arns import LOCAL_CLUSTER
 
-# Small linger: at low load a record should leave at once, at high load batches fill anyway.
 # acks=all with idempotence: a target record counts as delivered (and lets its input offset be
 # committed) only once every in-sync replica has it, without duplicates from the producer's own
 # retries. message.timeout.ms bounds one produce attempt (see outbox.INLINE_MAX_RETRIES).
+# linger.ms comes from BUSBAR_ROUTER_LINGER_MS: target records are keyed by event id, so they
+# spread over every partition of every target topic, and with librdkafka's 5 ms default a
+# batch held ~4 records at 16,000 events/s; the broker's cost is per batch, and at 20 ms it
+# spent ~30 % less CPU per routed event (bench/pipeline.py, README "Benchmarks").
+# partitioner: the Java client's (murmur2 of the key), so a target topic keyed by event id puts
+# a key where a Java producer would; librdkafka's own default hashes differently.
 PRODUCER_CONFIG: dict[str, object] = {
-    "linger.ms": 5,
+    "partitioner": "murmur2_random",
     "acks": "all",
     "enable.idempotence": True,
     "message.timeout.ms": 5000,
@@ -58,8 +63,9 @@ def parse_clusters(spec: str) -> dict[str, str]:
 class Clusters:
     """One producer per cluster, created when a target first needs it and kept for the worker's life."""
 
-    def __init__(self, local_bootstrap: str, others: dict[str, str]) -> None:
+    def __init__(self, local_bootstrap: str, others: dict[str, str], *, linger_ms: int) -> None:
         self._bootstrap = {LOCAL_CLUSTER: local_bootstrap, **others}
+        self._config = {**PRODUCER_CONFIG, "linger.ms": linger_ms}
         self._producers: dict[str, Producer] = {}
         self.producer(LOCAL_CLUSTER)  # always needed (dead letters), and poll() waits on it
 
@@ -71,7 +77,7 @@ class Clusters:
         """KeyError for a cluster BUSBAR_CLUSTERS does not name."""
         producer = self._producers.get(cluster)
         if producer is None:
-            producer = Producer({"bootstrap.servers": self._bootstrap[cluster], **PRODUCER_CONFIG})
+            producer = Producer({"bootstrap.servers": self._bootstrap[cluster], **self._config})
             self._producers[cluster] = producer
         return producer
 

@@ -53,6 +53,7 @@ class KafkaEventSink:
     def __init__(self, bootstrap: str) -> None:
         self._producer = Producer({
             "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",  # the Java client's, so an event id lands where Java would put it
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": 2,

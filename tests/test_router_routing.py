@@ -126,6 +126,36 @@ def test_bus_target_puts_the_event_unchanged_on_the_other_bus(kafka_bootstrap: s
     assert headers(landed)["busbar-bus"] == second
 
 
+def test_an_event_from_another_bus_is_not_routed_to_a_third_nor_back(kafka_bootstrap: str, worker: WorkerProcess,
+                                                                     config: ConfigStore, bus: str) -> None:
+    second, third = unique("bus"), unique("bus")
+    for name in (second, third):
+        config.write(*create_bus(kafka_bootstrap, worker.topics, name))
+    final = unique("final")
+    create_topics(kafka_bootstrap, final)
+    config.write_many(dict([
+        rule(bus, "forward", {"source": ["hop"]}, [{"Id": "b", "Arn": bus_target_arn(second)}]),
+        rule(second, "onward", {"source": ["hop"]}, [{"Id": "c", "Arn": bus_target_arn(third)},
+                                                     {"Id": "t", "Arn": topic_arn(final)}]),
+        rule(second, "back", {"source": ["hop"]}, [{"Id": "a", "Arn": bus_target_arn(bus)}]),  # would loop
+    ]))
+    sent = event("hop")
+    put(kafka_bootstrap, worker.topics.bus(bus), [sent])
+
+    routed(worker, bus)
+    routed(worker, second)
+    (landed,) = read_all(kafka_bootstrap, final)  # the receiving bus's other targets still get it
+    assert landed.value() == orjson.dumps(sent)
+    assert read_all(kafka_bootstrap, worker.topics.bus(third)) == []
+    assert ids(read_all(kafka_bootstrap, worker.topics.bus(bus))) == [sent["id"]]  # nothing came back
+    dead = read_all(kafka_bootstrap, worker.topics.dlq(second))  # nothing is dropped without a reason
+    assert sorted(headers(m)["busbar-target"] for m in dead) == sorted([bus_target_arn(third), bus_target_arn(bus)])
+    for msg in dead:
+        assert msg.value() == orjson.dumps(sent)
+        assert "not routed on to a third bus" in headers(msg)["busbar-error"]
+        assert headers(msg)["busbar-forwarded-from"] == bus
+
+
 def test_bus_created_after_worker_start_is_routed_within_seconds(kafka_bootstrap: str, worker: WorkerProcess,
                                                                  config: ConfigStore) -> None:
     # The worker has been running since the module started; this bus topic is new to it.

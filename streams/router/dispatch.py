@@ -16,6 +16,7 @@ from confluent_kafka import Message
 from streams.envelope import InvalidEnvelope, decode_json
 from streams.router.outbox import Batch, Outbox
 from streams.router.rules_index import Rule, RulesIndex
+from streams.router.targets import FORWARDED_FROM, NOT_FORWARDED_AGAIN
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -78,5 +79,18 @@ class Dispatcher:
                 rule = by_name[name]
                 matches[rule] += 1
                 for target in rule.targets:
-                    target.send(event, raw, key, timestamp_ms, now_ms, batch)
+                    origin = forwarded_from(msg) if target.forwards else None
+                    if origin is None:
+                        target.send(event, raw, key, timestamp_ms, now_ms, batch)
+                    else:
+                        headers = [*(h for h in target.headers if h[0] != FORWARDED_FROM), (FORWARDED_FROM, origin)]
+                        batch.reject(target, raw, key, NOT_FORWARDED_AGAIN, headers)
         return batch
+
+
+def forwarded_from(msg: Message) -> bytes | None:
+    """The bus that forwarded this record, if one did (read only for bus targets: off the hot path)."""
+    for name, value in msg.headers() or ():
+        if name == FORWARDED_FROM:
+            return value
+    return None

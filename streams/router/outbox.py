@@ -122,9 +122,11 @@ class Batch:
             self.failures.append(Failure(target, msg.value(), msg.key(), msg.headers(), err.str(), retriable(err),
                                          attempts))
 
-    def reject(self, target: Target, value: bytes, key: bytes | None, reason: str) -> None:
+    def reject(self, target: Target, value: bytes, key: bytes | None, reason: str,
+               headers: Headers | None = None) -> None:
         """A record that cannot be produced to its target at all: no retry helps."""
-        self.failures.append(Failure(target, value, key, list(target.headers), reason, retriable=False))
+        self.failures.append(Failure(target, value, key, list(target.headers) if headers is None else headers, reason,
+                                     retriable=False))
 
     def letter_delivered(self, bus: str, err: KafkaError | None, msg: Message) -> None:
         self.pending -= 1

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes]]
 
 DEFAULT_MAX_EVENT_AGE_S = 86_400
+# Header on an event another bus forwarded: EventBridge routes such an event to the targets of
+# the receiving bus's rules but never to a third bus, which is also what stops bus-to-bus loops.
+FORWARDED_FROM = "busbar-forwarded-from"
+NOT_FORWARDED_AGAIN = ("event was forwarded from another bus; as in EventBridge, an event received "
+                       "from one bus is not routed on to a third bus")
 SHAPING_KEYS = ("Input", "InputPath", "InputTransformer")
 
 
@@ -70,8 +75,8 @@ class Target:
     """One target of one enabled rule. `send` is called once per matching event."""
 
     __slots__ = ("arn", "bus", "rule", "rule_arn", "spec", "destination", "dead_letter", "headers",
-                 "max_attempts", "error", "deliveries", "failures", "_payload", "_produce", "_max_age_ms",
-                 "_shaper")
+                 "max_attempts", "error", "deliveries", "failures", "forwards", "_payload", "_produce",
+                 "_max_age_ms", "_shaper")
 
     def __init__(self, *, bus: str, rule: str, rule_arn: str, spec: dict[str, Any], topics: TopicNames,
                  clusters: Clusters) -> None:
@@ -88,10 +93,14 @@ class Target:
         self._shaper = None
         self.destination: Destination | None = None
         self.error: str | None = None
+        self.forwards = False  # puts events on another bus, which may not pass them on (see dispatch)
         try:
             ref = parse_target_arn(self.arn)
             self.destination = resolve(ref, topics, clusters)
             self._payload = self._choose_payload(ref)
+            if ref.kind == "bus":
+                self.forwards = True
+                self.headers.append((FORWARDED_FROM, bus.encode()))
         except (ValueError, InvalidInputSpec) as exc:  # Unroutable, UnsupportedTarget, bad ARN, bad input spec
             self.error = f"target {spec.get('Id')!r} cannot be delivered to: {exc}"
             log.error("rule %s/%s: %s; its events go to the dead-letter queue", bus, rule, self.error)

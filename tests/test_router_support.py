@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from streams.envelope import new_event
 from streams.model import bus_key, rule_key
@@ -61,11 +61,25 @@ def put(bootstrap: str, topic: str, records: list[dict[str, Any] | bytes], key: 
     assert producer.flush(30) == 0
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+NO_LEADER_YET = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                           KafkaError.UNKNOWN_TOPIC_OR_PART})
+
+
+def end_offsets(bootstrap: str, topic: str, timeout: float = 15.0) -> dict[int, int]:
+    """Each partition's end offset; a topic created a moment ago may not have its leaders yet
+    (NOT_LEADER_FOR_PARTITION), which is retried until timeout."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "busbar-test-reader", "log_level": 0})
+    deadline = time.monotonic() + timeout
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        while True:
+            try:
+                partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+                return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+            except KafkaException as exc:
+                err = exc.args[0]
+                if not (err.retriable() or err.code() in NO_LEADER_YET) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         consumer.close()
 

@@ -93,9 +93,33 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _plainly_valid(event: Any) -> bool:
+    """True only for a valid envelope, decided with a few lookups for the common case (known
+    fields of the right types, a `time` seen valid before). False means "check it fully": the
+    router decodes every event on a bus, and this halves what validating one costs there."""
+    if event.__class__ is not dict or not _FIELD_SET.issuperset(event):
+        return False
+    get = event.get
+    source, detail_type, time = get("source"), get("detail-type"), get("time", _NO_TIME)
+    if (source.__class__ is not str or not source or detail_type.__class__ is not str or not detail_type
+            or get("detail").__class__ is not dict
+            or (time is not _NO_TIME and (time.__class__ is not str or time not in _VALID_TIMES))):
+        return False
+    if not (get("id", "").__class__ is str and get("account", "").__class__ is str
+            and get("region", "").__class__ is str and get("version", "").__class__ is str
+            and get("replay-name", "").__class__ is str):  # _OPTIONAL_STRINGS, unrolled
+        return False
+    resources = get("resources", ())
+    if resources.__class__ is not list and resources != ():
+        return False
+    return not resources or all(item.__class__ is str for item in resources)
+
+
 def _check_fields(event: Any) -> None:
     """Everything but the size, which callers measure on bytes they already have, so the hot
     path (decode_json) never re-encodes an event just to measure it."""
+    if _plainly_valid(event):
+        return
     if not isinstance(event, dict):
         raise InvalidEnvelope(None, f"an event must be a JSON object, got {_type_name(event)}")
     if not _FIELD_SET.issuperset(event):
@@ -135,6 +159,7 @@ def _check_fields(event: Any) -> None:
 # router's hot path the pattern runs about once per distinct second. Cleared when full.
 _VALID_TIMES: set[str] = set()
 _VALID_TIMES_MAX = 4096
+_NO_TIME = object()
 
 
 def _check_time(value: Any) -> None:
@@ -225,12 +250,14 @@ def encode_json(event: Event) -> bytes:
 def decode_json(data: bytes) -> Event:
     """Parse and validate one bus record. On the router's hot path: one parse, cheap checks,
     and the size limit applied to the record's bytes as they sit on the bus (no re-encoding)."""
-    _check_size(len(data))
+    if len(data) > MAX_EVENT_BYTES:
+        _check_size(len(data))
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidEnvelope(None, f"not valid JSON: {exc}") from exc
-    _check_fields(event)
+    if not _plainly_valid(event):
+        _check_fields(event)
     return event
 
 

@@ -279,6 +279,9 @@ def test_failing_targets_end_in_their_dlq_with_the_reason(kafka_bootstrap: str, 
     assert unknown["busbar-attempt"] == "1" and unknown["busbar-rule"] == "mixed"
     timed_out = headers(bus_dlq[topic_arn("t", cluster="down")])
     assert timed_out["busbar-attempt"] == "2"
+    # A record that failed in flight keeps the target's headers through its retry and into the DLQ
+    # (delivery reports do not carry them back).
+    assert timed_out["busbar-rule"] == "mixed" and timed_out["busbar-bus"] == bus
     assert "timed out" in timed_out["busbar-error"].lower()
     (own,) = read_all(kafka_bootstrap, f"sqs.{queue}")
     assert orjson.loads(own.value())["id"] == sent["id"]

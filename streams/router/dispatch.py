@@ -48,11 +48,13 @@ class Dispatcher:
         events, matches = counts.events, counts.matches
         buses = self._index.buses
         outbox = self._outbox
+        bus_of = self._bus_of
         for msg in messages:
             if msg.error() is not None:
                 log.warning("bus consumer: %s", msg.error())
                 continue
-            bus = self._bus(msg.topic())
+            topic = msg.topic()
+            bus = bus_of.get(topic) or self._bus(topic)
             events[bus] += 1
             raw = msg.value()
             try:
@@ -64,19 +66,18 @@ class Dispatcher:
             if rules is None:
                 continue
             try:
-                names = rules.ruleset.matching(event)
+                matched = rules.ruleset.matching(event)
             except Exception as exc:  # an event the matcher chokes on is dead-lettered, not the partition
                 log.exception("bus %s: matching failed on a record", bus)
                 outbox.dead_letter_unmatchable(batch, bus, msg, f"matching failed: {exc!r}")
                 continue
-            if not names:
+            if not matched:
                 continue
             event_id = event.get("id")
             key = event_id.encode() if event_id is not None else msg.key()
             timestamp_ms = msg.timestamp()[1]
-            by_name = rules.rules
-            for name in names:
-                rule = by_name[name]
+            rule: Rule
+            for rule in matched:
                 matches[rule] += 1
                 for target in rule.targets:
                     origin = forwarded_from(msg) if target.forwards else None

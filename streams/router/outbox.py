@@ -103,23 +103,24 @@ class Batch:
     failed: Counter[Target] = field(default_factory=Counter)  # events each target dead-lettered
     rounds: int = 0
     retry_at: float = 0.0
-    _acks: dict[Target, Any] = field(default_factory=dict)
+    acks: dict[Target, Any] = field(default_factory=dict)  # see ack()
 
     @property
     def settled(self) -> bool:
         return self.pending == 0 and not self.failures and not self.lost_letters
 
     def ack(self, target: Target) -> Any:
-        """The delivery callback for this target's records in this batch (one object per pair)."""
-        ack = self._acks.get(target)
-        if ack is None:
-            ack = self._acks[target] = partial(self.delivered, target, 1)
+        """The delivery callback for this target's records in this batch, made once per pair
+        and kept in `acks`, where the hot path looks it up first."""
+        ack = self.acks[target] = partial(self.delivered, target, 1)
         return ack
 
     def delivered(self, target: Target, attempts: int, err: KafkaError | None, msg: Message) -> None:
         self.pending -= 1
         if err is not None:
-            self.failures.append(Failure(target, msg.value(), msg.key(), msg.headers(), err.str(), retriable(err),
+            # The reported message carries no headers (confluent-kafka does not return them),
+            # and every record a target produces carries the target's own.
+            self.failures.append(Failure(target, msg.value(), msg.key(), target.headers, err.str(), retriable(err),
                                          attempts))
 
     def reject(self, target: Target, value: bytes, key: bytes | None, reason: str,
@@ -128,10 +129,11 @@ class Batch:
         self.failures.append(Failure(target, value, key, list(target.headers) if headers is None else headers, reason,
                                      retriable=False))
 
-    def letter_delivered(self, bus: str, err: KafkaError | None, msg: Message) -> None:
+    def letter_delivered(self, bus: str, headers: Headers, err: KafkaError | None, msg: Message) -> None:
+        """`headers` as produced: the reported message does not carry them, and they hold the reason."""
         self.pending -= 1
         if err is not None:
-            self.lost_letters.append(DeadLetter(bus, msg.value(), msg.key(), msg.headers() or [], err.str()))
+            self.lost_letters.append(DeadLetter(bus, msg.value(), msg.key(), headers, err.str()))
 
 
 class Outbox:
@@ -210,7 +212,7 @@ class Outbox:
                       self._topics.dlq(letter.bus))
             batch.pending += 1
             produce_when_room(self._clusters.local, self._topics.dlq(letter.bus), letter.value, letter.key,
-                              letter.headers, partial(batch.letter_delivered, letter.bus))
+                              letter.headers, partial(batch.letter_delivered, letter.bus, letter.headers))
 
     def _give_up(self, batch: Batch, failure: Failure) -> None:
         target = failure.target
@@ -228,4 +230,4 @@ class Outbox:
         producer, topic = ((destination.producer, destination.topic) if destination is not None
                            else (self._clusters.local, self._topics.dlq(bus)))
         batch.pending += 1
-        produce_when_room(producer, topic, value, key, headers, partial(batch.letter_delivered, bus))
+        produce_when_room(producer, topic, value, key, headers, partial(batch.letter_delivered, bus, headers))

@@ -40,6 +40,7 @@ class Rule:
 
 @dataclass
 class BusRules:
+    # Keyed by the Rule objects themselves: matching hands the router the rules, not names to look up.
     ruleset: RuleSet = field(default_factory=RuleSet)
     rules: dict[str, Rule] = field(default_factory=dict)
 
@@ -66,8 +67,8 @@ class RulesIndex:
         rules = self.buses.get(bus)
         if rules is None or name not in rules.rules:
             return
-        rules.ruleset.remove(name)
         rule = rules.rules.pop(name)
+        rules.ruleset.remove(rule)
         if deleted:  # a deleted rule's series would otherwise be exported for the worker's life
             RULE_MATCHES.remove(bus, name)
             for target in rule.targets:
@@ -84,9 +85,10 @@ class RulesIndex:
         arn = self._rule_arn(bus, name)
         targets = tuple(self._compile_target(bus, name, arn, spec) for spec in record.get("Targets") or [])
         rules = self.buses.setdefault(bus, BusRules())
+        rule = Rule(bus, name, targets)
         try:
-            rules.ruleset.add(name, pattern)
+            rules.ruleset.add(rule, pattern)
         except InvalidEventPattern as exc:  # the API validates patterns, so only a hand-written record gets here
             log.error("rule %s/%s skipped: invalid event pattern: %s", bus, name, exc)
             return
-        rules.rules[name] = Rule(bus, name, targets)
+        rules.rules[name] = rule

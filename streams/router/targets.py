@@ -3,7 +3,8 @@ shaped, and what happens when it cannot be delivered.
 
 Everything that can be decided from the configuration (the destination topic and producer,
 the shaper, the retry policy, the dead-letter destination, the record headers) is decided
-here, when the rule changes, so that sending one event costs a payload call and a produce.
+here, when the rule changes, so that sending one event costs a produce (and a payload call
+for a target that shapes its input).
 A target that can never be delivered to (an unknown cluster, a malformed ARN, an invalid
 input spec) still compiles: each event it matches goes to the dead-letter queue with the
 reason, because busbar drops nothing without a record of why.
@@ -22,6 +23,7 @@ import orjson
 from confluent_kafka import Producer
 
 from streams.arns import TargetRef, parse_target_arn
+from streams.envelope import format_time
 from streams.input_shaping import InvalidInputSpec, compile_input
 from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
 from streams.router.clusters import Clusters, produce_when_room
@@ -47,7 +49,7 @@ SHAPING_KEYS = ("Input", "InputPath", "InputTransformer")
 @lru_cache(maxsize=8)
 def ingestion_time(timestamp_ms: int) -> str:
     """EventBridge's ingestion time format; cached because a batch's records share seconds."""
-    return datetime.fromtimestamp(timestamp_ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromtimestamp(timestamp_ms // 1000, UTC))
 
 
 @dataclass(frozen=True)

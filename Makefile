@@ -9,9 +9,12 @@ JARS := kafka/lib/.fetched
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# native/ is the router's fast path (Rust, built by maturin through pip; cargo fetches its
+# crates from crates.io on the first build).
+$(INSTALLED): pyproject.toml native/pyproject.toml native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q ./native
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 

@@ -2,27 +2,67 @@
 
 They live in a registry of their own (not the process-wide default) so that only busbar's
 series are exported and importing this module twice in one process, as tests may, cannot
-register a name twice. Writers update them once per batch, not per event: a labelled
-counter increment costs a lock and a dict lookup, which the router's hot path cannot afford
-tens of thousands of times a second.
+register a name twice. Writers update them once per batch, not per event. The router's
+per-rule and per-target totals are TallyCounters: with 1,000 rules a batch touches about a
+thousand series, and prometheus-client's Counter.inc (a lock and checks, ~1 us each) cost
+the router thread 8% of its time there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
-EVENTS_IN = Counter("busbar_router_events_in", "Records read from a bus topic.", ["bus"], registry=REGISTRY)
-RULE_MATCHES = Counter("busbar_router_rule_matches", "Events an enabled rule matched.", ["bus", "rule"],
-                       registry=REGISTRY)
-TARGET_DELIVERIES = Counter("busbar_router_target_deliveries", "Records a target's destination acknowledged.",
-                            ["bus", "rule", "target"], registry=REGISTRY)
-TARGET_FAILURES = Counter("busbar_router_target_failures",
-                          "Events a target could not take after its retries (sent to a dead-letter queue).",
-                          ["bus", "rule", "target"], registry=REGISTRY)
+
+
+class TallyCounter(Collector):
+    """A labelled counter kept as a plain dict of totals, exported when scraped.
+
+    Only one thread (the router's) adds, so adding needs no lock: it is one dict update.
+    A scrape copies the dict first (one C call under the GIL, so it never sees a half-made
+    change) and exports the copy.
+    """
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry) -> None:
+        self._name, self._documentation, self._labelnames = name, documentation, list(labelnames)
+        self.totals: dict[tuple[str, ...], float] = {}
+        registry.register(self)
+
+    def add(self, labels: tuple[str, ...], amount: float) -> None:
+        totals = self.totals
+        totals[labels] = totals.get(labels, 0) + amount
+
+    def remove(self, *labels: str) -> None:
+        self.totals.pop(labels, None)
+
+    def value(self, *labels: str) -> float:
+        return self.totals.get(labels, 0)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for labels, total in self.totals.copy().items():
+            family.add_metric(labels, total)
+        yield family
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
+
+
+EVENTS_IN = TallyCounter("busbar_router_events_in", "Records read from a bus topic.", ["bus"], REGISTRY)
+RULE_MATCHES = TallyCounter("busbar_router_rule_matches", "Events an enabled rule matched.", ["bus", "rule"],
+                            REGISTRY)
+TARGET_DELIVERIES = TallyCounter("busbar_router_target_deliveries", "Records a target's destination acknowledged.",
+                                 ["bus", "rule", "target"], REGISTRY)
+TARGET_FAILURES = TallyCounter("busbar_router_target_failures",
+                               "Events a target could not take after its retries (sent to a dead-letter queue).",
+                               ["bus", "rule", "target"], REGISTRY)
 TARGET_RETRIES = Counter("busbar_router_target_retries", "Produce attempts repeated after a failure.",
                          ["bus", "rule", "target"], registry=REGISTRY)
 DEAD_LETTERS = Counter("busbar_router_dead_letters", "Records written to a dead-letter queue, by bus and kind of reason.",

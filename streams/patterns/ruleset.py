@@ -26,7 +26,7 @@ a slower walk that carries, per reached node, the array elements committed to so
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, ItemsView
 from typing import Any
 
 from .compiler import Branch, Condition
@@ -138,6 +138,10 @@ class RuleSet:
 
     def __contains__(self, rule_id: object) -> bool:
         return rule_id in self._patterns
+
+    def items(self) -> ItemsView[Hashable, EventPattern]:
+        """Each rule id with its compiled pattern, so other matchers can be built from the same rules."""
+        return self._patterns.items()
 
     def add(self, rule_id: Hashable, pattern: str | dict[str, Any] | EventPattern) -> None:
         """Add or replace a rule; the pattern is validated first, so a bad one changes nothing."""

@@ -1,21 +1,25 @@
-"""One batch of bus records through the router: decode, match, send to every target.
+"""One batch of bus records through the router: check, match, send to every target.
 
-This is the hot path, so it does per event only what depends on the event: one JSON decode
-with envelope checks, one RuleSet lookup on the event's bus, and one `Target.send` per
-matched target. Counting is per batch (plain dicts here, Prometheus once per batch).
+This is the hot path, so it does per event only what depends on the event: one native call
+that checks the envelope and matches it against the bus's rules straight from the record's
+bytes (router/native.py), and one `Target.send` per matched target. The event is decoded
+into Python only when that call leaves the record to Python (then the pattern engine
+matches it, or it is dead-lettered as invalid) or when a matched target shapes its input.
+Counting is per batch (plain dicts here, Prometheus once per batch).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from confluent_kafka import Message
 
-from streams.envelope import InvalidEnvelope, decode_json
+from streams.envelope import Event, InvalidEnvelope, decode_json
 from streams.router.outbox import Batch, Outbox
-from streams.router.rules_index import Rule, RulesIndex
+from streams.router.rules_index import BusRules, Rule, RulesIndex
 from streams.router.targets import FORWARDED_FROM, NOT_FORWARDED_AGAIN
 from streams.topics import TopicNames
 
@@ -47,7 +51,6 @@ class Dispatcher:
         counts = batch.counts = BatchCounts()
         events, matches = counts.events, counts.matches
         buses = self._index.buses
-        outbox = self._outbox
         bus_of = self._bus_of
         for msg in messages:
             if msg.error() is not None:
@@ -56,25 +59,29 @@ class Dispatcher:
             topic = msg.topic()
             bus = bus_of.get(topic) or self._bus(topic)
             events[bus] += 1
-            raw = msg.value()
-            try:
-                event = decode_json(raw or b"")
-            except InvalidEnvelope as exc:  # one bad record never stops its partition
-                outbox.invalid_event(batch, bus, msg, f"invalid envelope: {exc}")
-                continue
+            raw = msg.value() or b""
             rules = buses.get(bus)
-            if rules is None:
-                continue
-            try:
-                matched = rules.ruleset.matching(event)
-            except Exception as exc:  # an event the matcher chokes on is dead-lettered, not the partition
-                log.exception("bus %s: matching failed on a record", bus)
-                outbox.dead_letter_unmatchable(batch, bus, msg, f"matching failed: {exc!r}")
-                continue
-            if not matched:
-                continue
-            event_id = event.get("id")
-            key = event_id.encode() if event_id is not None else msg.key()
+            native = rules.native if rules is not None else None
+            decided = native.route(raw) if native is not None else None
+            event: Event | None = None
+            if decided is not None:  # a plainly valid envelope, matched natively
+                event_id, matched = decided
+                if not matched:
+                    continue
+                key = event_id if event_id is not None else msg.key()
+                if rules.reading and not rules.reading.isdisjoint(matched):  # type: ignore[union-attr]
+                    event = self._decode(batch, bus, msg, raw)
+                    if event is None:
+                        continue
+            else:
+                event = self._decode(batch, bus, msg, raw)
+                if event is None or rules is None:
+                    continue
+                matched = self._match(batch, rules, bus, msg, event)
+                if not matched:
+                    continue
+                event_id = event.get("id")
+                key = event_id.encode() if event_id is not None else msg.key()
             timestamp_ms = msg.timestamp()[1]
             rule: Rule
             for rule in matched:
@@ -87,6 +94,23 @@ class Dispatcher:
                         headers = [*(h for h in target.headers if h[0] != FORWARDED_FROM), (FORWARDED_FROM, origin)]
                         batch.reject(target, raw, key, NOT_FORWARDED_AGAIN, headers)
         return batch
+
+    def _decode(self, batch: Batch, bus: str, msg: Message, raw: bytes) -> Event | None:
+        """The event, or None once an invalid one is dead-lettered: one bad record never stops its partition."""
+        try:
+            return decode_json(raw)
+        except InvalidEnvelope as exc:
+            self._outbox.invalid_event(batch, bus, msg, f"invalid envelope: {exc}")
+            return None
+
+    def _match(self, batch: Batch, rules: BusRules, bus: str, msg: Message, event: Event) -> Collection[Rule]:
+        """The Python engine's answer, for records the native matcher left to it."""
+        try:
+            return rules.ruleset.matching(event)  # type: ignore[return-value]
+        except Exception as exc:  # an event the matcher chokes on is dead-lettered, not the partition
+            log.exception("bus %s: matching failed on a record", bus)
+            self._outbox.dead_letter_unmatchable(batch, bus, msg, f"matching failed: {exc!r}")
+            return ()
 
 
 def forwarded_from(msg: Message) -> bytes | None:

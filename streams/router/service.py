@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streams.arns import rule_arn
 from streams.config_store import ConfigStore
-from streams.metrics import CONSUMER_LAG, EVENTS_IN
+from streams.metrics import CONSUMER_LAG, EVENTS_IN, RULE_MATCHES, TARGET_DELIVERIES, TARGET_FAILURES
 from streams.model import Change
 from streams.router.clusters import Clusters, parse_clusters
 from streams.router.dispatch import Dispatcher
@@ -135,7 +135,6 @@ class RouterLoop:
         self._dispatcher = Dispatcher(self._index, self._outbox, topics)
         self._consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
                                    "group.id": f"{settings.app_id}-router", **CONSUMER_CONFIG})
-        self._events_in: dict[str, Any] = {}
         self._lag_partitions: set[tuple[str, int]] = set()
         self._lag_at = 0.0
         self._settled: dict[tuple[str, int], int] = {}  # settled, not yet committed: next offset per partition
@@ -179,6 +178,7 @@ class RouterLoop:
             try:
                 change = self._changes.get_nowait()
             except queue.Empty:
+                self._index.refresh()
                 return
             try:
                 self._index.apply(change)
@@ -235,17 +235,14 @@ class RouterLoop:
         if counts is None:
             return
         for bus, n in counts.events.items():
-            child = self._events_in.get(bus)
-            if child is None:
-                child = self._events_in[bus] = EVENTS_IN.labels(bus)
-            child.inc(n)
+            EVENTS_IN.add((bus,), n)
         failed = batch.failed
         for rule, n in counts.matches.items():
-            rule.matches.inc(n)
+            RULE_MATCHES.add(rule.labels, n)
             for target in rule.targets:
-                target.deliveries.inc(n - failed[target])
+                TARGET_DELIVERIES.add(target.labels, n - failed[target])
         for target, n in failed.items():
-            target.failures.inc(n)
+            TARGET_FAILURES.add(target.labels, n)
 
     def _update_lag(self) -> None:
         """Lag from the high watermark the last fetch saw (no broker round trip) minus our position."""

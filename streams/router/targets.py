@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from confluent_kafka import Producer
@@ -29,9 +29,6 @@ from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
 from streams.router.clusters import Clusters, produce_when_room
 from streams.router.outbox import INLINE_MAX_RETRIES, Batch
 from streams.topics import TopicNames
-
-if TYPE_CHECKING:
-    from prometheus_client.metrics import Counter
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +74,7 @@ class Target:
     """One target of one enabled rule. `send` is called once per matching event."""
 
     __slots__ = ("arn", "bus", "rule", "rule_arn", "spec", "destination", "dead_letter", "headers",
-                 "max_attempts", "error", "deliveries", "failures", "forwards", "_payload", "_produce", "_topic",
+                 "max_attempts", "error", "labels", "forwards", "_payload", "_produce", "_topic",
                  "_max_age_ms", "_shaper")
 
     def __init__(self, *, bus: str, rule: str, rule_arn: str, spec: dict[str, Any], topics: TopicNames,
@@ -89,9 +86,9 @@ class Target:
         self.max_attempts = 1 + min(int(policy.get("MaximumRetryAttempts", INLINE_MAX_RETRIES)), INLINE_MAX_RETRIES)
         self._max_age_ms = 1000 * int(policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S))
         self.dead_letter = self._dead_letter_destination(topics, clusters)
-        labels = (bus, rule, str(spec.get("Id", "")))
-        self.deliveries: Counter = TARGET_DELIVERIES.labels(*labels)
-        self.failures: Counter = TARGET_FAILURES.labels(*labels)
+        self.labels = (bus, rule, str(spec.get("Id", "")))  # of its metrics series, exported from the start
+        TARGET_DELIVERIES.add(self.labels, 0)
+        TARGET_FAILURES.add(self.labels, 0)
         self._shaper = None
         self._payload: Callable[[dict[str, Any], bytes, int], bytes] | None = None  # None: the event as it came
         self.destination: Destination | None = None
@@ -154,9 +151,15 @@ class Target:
             "payload": shaped(event, raw, timestamp_ms).decode(), "event_id": event.get("id"), "attempt": 0,
         })
 
-    def send(self, event: dict[str, Any], raw: bytes, key: bytes | None, timestamp_ms: int, now_ms: int,
+    @property
+    def reads_event(self) -> bool:
+        """Whether `send` needs the decoded event; without, it sends the record's own bytes."""
+        return self._payload is not None
+
+    def send(self, event: dict[str, Any] | None, raw: bytes, key: bytes | None, timestamp_ms: int, now_ms: int,
              batch: Batch) -> None:
-        """Hot path: produce one matched event; its delivery report settles it in the batch."""
+        """Hot path: produce one matched event; its delivery report settles it in the batch.
+        `event` may be None for a target that does not read it (reads_event)."""
         produce = self._produce
         if produce is None:
             batch.reject(self, raw, key, self.error or "")
@@ -167,7 +170,7 @@ class Target:
         value = raw
         if self._payload is not None:
             try:
-                value = self._payload(event, raw, timestamp_ms)
+                value = self._payload(event, raw, timestamp_ms)  # type: ignore[arg-type]
             except ValueError as exc:
                 batch.reject(self, raw, key, f"input shaping failed: {exc}")
                 return

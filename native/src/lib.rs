@@ -1,0 +1,132 @@
+//! busbar's router fast path: one call per bus record decides whether it is a plainly valid
+//! event envelope and which of the bus's rules it matches, straight from the record's bytes.
+//!
+//! The Python pattern engine (streams/patterns) stays the reference: rules are compiled and
+//! validated there and handed over here already compiled, and any record this module cannot
+//! decide exactly as Python would (see extract.rs and pred.rs) is answered with None, which
+//! sends it down the Python path. The equivalence is tested by property tests on the
+//! Python side (tests/test_native_matcher.py).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+
+mod extract;
+mod index;
+mod pred;
+mod time;
+
+use extract::PathTrie;
+use index::{Condition, Index};
+use pred::{Lit, Pred};
+
+/// The envelope size limit (envelope.MAX_EVENT_BYTES): larger records take the Python path.
+const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+#[pyclass(module = "busbar_native")]
+struct EnvelopeMatcher {
+    trie: PathTrie,
+    strict: bool,
+    slots: usize,
+    index: Index,
+    rules: Vec<Py<PyAny>>,
+    found: Vec<u32>,
+}
+
+#[pymethods]
+impl EnvelopeMatcher {
+    /// paths: the used paths, slot = position. conditions: (slot, encoded predicates).
+    /// branches: (rule number, condition numbers). rules: the objects `route` hands back.
+    /// strict: some branch names a path twice.
+    #[new]
+    fn new(
+        paths: Vec<Vec<String>>,
+        conditions: Vec<(u32, Vec<Bound<'_, PyAny>>)>,
+        branches: Vec<(u32, Vec<u32>)>,
+        rules: Vec<Py<PyAny>>,
+        strict: bool,
+    ) -> PyResult<Self> {
+        let conditions = conditions
+            .into_iter()
+            .map(|(slot, preds)| {
+                if slot as usize >= paths.len() {
+                    return Err(PyValueError::new_err(format!("condition slot {slot} has no path")));
+                }
+                Ok(Condition { slot, preds: preds.iter().map(decode_pred).collect::<PyResult<_>>()? })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        for (rule, branch) in &branches {
+            if *rule as usize >= rules.len() || branch.iter().any(|&c| c as usize >= conditions.len()) {
+                return Err(PyValueError::new_err("a branch refers to an unknown rule or condition"));
+            }
+        }
+        Ok(EnvelopeMatcher {
+            trie: PathTrie::new(&paths),
+            strict,
+            slots: paths.len(),
+            index: Index::new(&conditions, &branches, rules.len()),
+            rules,
+            found: Vec::new(),
+        })
+    }
+
+    /// (event id as bytes or None, matched rules) for a plainly valid envelope; None when
+    /// Python must decide (not valid, or not decidable here).
+    fn route<'py>(&mut self, py: Python<'py>, raw: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        if raw.len() > MAX_EVENT_BYTES {
+            return Ok(None);
+        }
+        let mut values = vec![Vec::new(); self.slots];
+        let Some(id) = extract::read(raw, &self.trie, self.strict, &mut values) else { return Ok(None) };
+        self.found.clear();
+        if self.index.walk(&values, &mut self.found).is_err() {
+            return Ok(None);
+        }
+        let id = match id {
+            Some(id) => PyBytes::new(py, id.as_bytes()).into_any(),
+            None => py.None().into_bound(py),
+        };
+        let rules = PyTuple::new(py, self.found.iter().map(|&r| self.rules[r as usize].clone_ref(py)))?;
+        Ok(Some(PyTuple::new(py, [id, rules.into_any()])?))
+    }
+}
+
+/// One predicate as streams/router/native.py encodes it: (tag, arguments...).
+fn decode_pred(obj: &Bound<'_, PyAny>) -> PyResult<Pred> {
+    let tag: String = obj.get_item(0)?.extract()?;
+    let arg = |i: usize| obj.get_item(i);
+    Ok(match tag.as_str() {
+        "str" => Pred::Str(arg(1)?.extract::<String>()?.into()),
+        "num" => Pred::Num(arg(1)?.extract()?),
+        "bignum" => Pred::BigNum,
+        "lit" => Pred::Lit(match arg(1)?.extract::<Option<bool>>()? {
+            Some(true) => Lit::True,
+            Some(false) => Lit::False,
+            None => Lit::Null,
+        }),
+        "prefix" => Pred::Prefix(arg(1)?.extract::<String>()?.into(), arg(2)?.extract()?),
+        "suffix" => Pred::Suffix(arg(1)?.extract::<String>()?.into(), arg(2)?.extract()?),
+        "ignore-case" => Pred::IgnoreCase(arg(1)?.extract::<String>()?.into()),
+        "wildcard" => {
+            let segments: Vec<String> = arg(1)?.extract()?;
+            if segments.is_empty() {
+                return Err(PyValueError::new_err("a wildcard needs at least one segment"));
+            }
+            Pred::Wildcard(segments.into_iter().map(String::into_boxed_str).collect())
+        }
+        "range" => Pred::Range(arg(1)?.extract()?, arg(2)?.extract()?),
+        "cidr" => Pred::Cidr,
+        "exists" => Pred::Exists,
+        "absent" => Pred::Absent,
+        "anything-but" => {
+            let excluded: Vec<Bound<'_, PyAny>> = arg(1)?.extract()?;
+            Pred::AnythingBut(excluded.iter().map(decode_pred).collect::<PyResult<_>>()?)
+        }
+        other => return Err(PyValueError::new_err(format!("unknown predicate tag {other:?}"))),
+    })
+}
+
+#[pymodule]
+fn busbar_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<EnvelopeMatcher>()
+}

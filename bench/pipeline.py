@@ -3,11 +3,10 @@
 Measures, against the embedded Apache Kafka broker on this machine:
   1. throughput: routed input events/s while one worker drains --events events (each matches
      two rules whose targets are Kafka topics), judged by the router group's committed offsets,
-     after --warmup-events more: a young broker JVM is still compiling its hot paths. Over a
-     whole run with 200,000 warm-up events the broker averaged 64 us of CPU per routed event
-     and the worker routed 16,600/s; over the timed events after 800,000 (about a minute of
-     routing) it spent 22 us, and the worker routed 21,000-22,400/s. The CPU line covers the
-     timed events only;
+     after --warmup-events more: a young broker JVM is still compiling its hot paths (over a
+     whole run with 200,000 warm-up events the broker once averaged 64 us of CPU per routed
+     event, against 22 us over the timed events after 800,000). The CPU line covers the timed
+     events only;
   2. latency: put on the bus -> record on the target topic, p50/p99, at a steady 2,000 events/s;
   3. the peer: what a Faust user writes first (an agent, a loop over the rules calling
      `compile_pattern(...).matches`, `await topic.send(...)` per match) on a sample of the same

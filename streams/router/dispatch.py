@@ -51,18 +51,19 @@ class Dispatcher:
         counts = batch.counts = BatchCounts()
         events, matches = counts.events, counts.matches
         buses = self._index.buses
-        bus_of = self._bus_of
+        last_topic, bus, rules, route = None, "", None, None
         for msg in messages:
             if msg.error() is not None:
                 log.warning("bus consumer: %s", msg.error())
                 continue
             topic = msg.topic()
-            bus = bus_of.get(topic) or self._bus(topic)
+            if topic != last_topic:  # records come in runs per partition: look the bus up once a run
+                last_topic, bus = topic, self._bus(topic)
+                rules = buses.get(bus)
+                route = rules.native.route if rules is not None and rules.native is not None else None
             events[bus] += 1
             raw = msg.value() or b""
-            rules = buses.get(bus)
-            native = rules.native if rules is not None else None
-            decided = native.route(raw) if native is not None else None
+            decided = route(raw) if route is not None else None
             event: Event | None = None
             if decided is not None:  # a plainly valid envelope, matched natively
                 event_id, matched = decided

@@ -39,7 +39,7 @@ from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 MAX_EVENTS_IN_FLIGHT = 20_000  # bounds memory and the producers' queues when targets are slow
 POLL_S = 0.1  # idle wait for the first record of a batch; bounds how late an idle worker applies a change
 REPORT_WAIT_S = 0.005  # idle wait for delivery reports while batches are in flight

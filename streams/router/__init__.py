@@ -5,7 +5,8 @@ It runs inside the Faust worker as a mode Service but does its work in a thread 
 with a batching confluent-kafka consumer and producer, because a Faust agent tops out far
 below the router's throughput bar (see DESIGN.md, "Faust"). One module per job:
 `clusters` (producers per Kafka cluster), `targets` (a target compiled for the hot path),
-`rules_index` (rules of every bus, updated in place from config changes), `outbox`
+`rules_index` (rules of every bus, updated in place from config changes), `native` (a bus's
+rules handed to the Rust fast path that checks and matches raw records), `outbox`
 (acknowledgement, retry and dead-lettering of produced records), `dispatch` (one batch of
 events through match, shape and produce), `service` (the consume, dispatch, commit loop).
 """

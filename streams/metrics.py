@@ -32,22 +32,19 @@ class TallyCounter(Collector):
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry) -> None:
         self._name, self._documentation, self._labelnames = name, documentation, list(labelnames)
-        self.totals: dict[tuple[str, ...], float] = {}
+        self._totals: dict[tuple[str, ...], float] = {}
         registry.register(self)
 
     def add(self, labels: tuple[str, ...], amount: float) -> None:
-        totals = self.totals
+        totals = self._totals
         totals[labels] = totals.get(labels, 0) + amount
 
     def remove(self, *labels: str) -> None:
-        self.totals.pop(labels, None)
-
-    def value(self, *labels: str) -> float:
-        return self.totals.get(labels, 0)
+        self._totals.pop(labels, None)
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
-        for labels, total in self.totals.copy().items():
+        for labels, total in self._totals.copy().items():
             family.add_metric(labels, total)
         yield family
 

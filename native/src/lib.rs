@@ -20,13 +20,12 @@ use extract::PathTrie;
 use index::{Condition, Index};
 use pred::{Lit, Pred};
 
-/// The envelope size limit (envelope.MAX_EVENT_BYTES): larger records take the Python path.
-const MAX_EVENT_BYTES: usize = 256 * 1024;
-
 #[pyclass(module = "busbar_native")]
 struct EnvelopeMatcher {
     trie: PathTrie,
     strict: bool,
+    /// The envelope size limit (envelope.MAX_EVENT_BYTES): larger records take the Python path.
+    max_bytes: usize,
     slots: usize,
     index: Index,
     rules: Vec<Py<PyAny>>,
@@ -37,7 +36,7 @@ struct EnvelopeMatcher {
 impl EnvelopeMatcher {
     /// paths: the used paths, slot = position. conditions: (slot, encoded predicates).
     /// branches: (rule number, condition numbers). rules: the objects `route` hands back.
-    /// strict: some branch names a path twice.
+    /// strict: some branch names a path twice. max_bytes: the envelope size limit.
     #[new]
     fn new(
         paths: Vec<Vec<String>>,
@@ -45,6 +44,7 @@ impl EnvelopeMatcher {
         branches: Vec<(u32, Vec<u32>)>,
         rules: Vec<Py<PyAny>>,
         strict: bool,
+        max_bytes: usize,
     ) -> PyResult<Self> {
         let conditions = conditions
             .into_iter()
@@ -63,6 +63,7 @@ impl EnvelopeMatcher {
         Ok(EnvelopeMatcher {
             trie: PathTrie::new(&paths),
             strict,
+            max_bytes,
             slots: paths.len(),
             index: Index::new(&conditions, &branches, rules.len()),
             rules,
@@ -73,7 +74,7 @@ impl EnvelopeMatcher {
     /// (event id as bytes or None, matched rules) for a plainly valid envelope; None when
     /// Python must decide (not valid, or not decidable here).
     fn route<'py>(&mut self, py: Python<'py>, raw: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        if raw.len() > MAX_EVENT_BYTES {
+        if raw.len() > self.max_bytes {
             return Ok(None);
         }
         let mut values = vec![Vec::new(); self.slots];

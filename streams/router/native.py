@@ -18,6 +18,7 @@ from typing import Any
 
 from busbar_native import EnvelopeMatcher
 
+from streams.envelope import MAX_EVENT_BYTES
 from streams.patterns import EventPattern
 from streams.patterns import predicates as pr
 from streams.patterns.compiler import Condition
@@ -51,7 +52,7 @@ def build_matcher(rules: Iterable[tuple[Hashable, EventPattern]]) -> EnvelopeMat
                     encoded.append((slot, [encode_predicate(p) for p in condition.predicates]))
                 numbers.append(found)
             branches.append((number, numbers))
-    return EnvelopeMatcher([list(path) for path in paths], encoded, branches, ids, strict)
+    return EnvelopeMatcher([list(path) for path in paths], encoded, branches, ids, strict, MAX_EVENT_BYTES)
 
 
 def encode_predicate(p: pr.Predicate) -> tuple[Any, ...]:

@@ -217,17 +217,20 @@ def router_worker(bootstrap: str, prefix: str, log_dir: Path) -> Any:
 
 def profile_router(bootstrap: str, prefix: str, events: int) -> float:
     """The router loop in this process's thread under cProfile; prints the top of the profile."""
+    from streams.router.clusters import Clusters
+    from streams.router.destinations import KafkaDestinations
     from streams.router.service import RouterLoop
 
     settings = Settings.from_env({**os.environ, "BUSBAR_KAFKA_BOOTSTRAP": bootstrap, "BUSBAR_TOPIC_PREFIX": prefix,
                                   "BUSBAR_APP_ID": prefix})
     store = ConfigStore(bootstrap, TopicNames(prefix).config)
     changes: queue.SimpleQueue = queue.SimpleQueue()
-    store.add_listener(changes.put)
+    store.subscribe(changes.put)
     store.start()
     stopping = threading.Event()
     profiler = cProfile.Profile()
-    loop = RouterLoop(settings, TopicNames(prefix), store, {}, changes, stopping)
+    destinations = KafkaDestinations(Clusters(bootstrap, {}, linger_ms=settings.router_linger_ms), TopicNames(prefix))
+    loop = RouterLoop(settings, TopicNames(prefix), store, destinations, changes, stopping)
 
     def run() -> None:
         profiler.enable()

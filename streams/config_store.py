@@ -1,8 +1,10 @@
 """Every worker's copy of the configuration, read from the compacted config topic.
 
 A background thread reads the topic from the beginning and applies each record to a Model,
-telling listeners what changed; so a change written by any worker reaches every worker
-within one poll (well under a second). Writers wait until their own record has come back
+telling subscribers what changed; so a change written by any worker reaches every worker
+within one poll (well under a second). A subscriber first hears the whole configuration as
+it stands (each record as a change from nothing) and then every change after it, with none
+missed or told twice whenever it subscribes. Writers wait until their own record has come back
 through the topic, which gives read-your-writes to the API without any state outside Kafka.
 A record that cannot be read is logged and skipped: the worker keeps the model it has.
 """
@@ -50,9 +52,16 @@ class ConfigStore:
                                    "linger.ms": 0, "log_level": 3})
 
     # --- reading ---------------------------------------------------------------------------
-    def add_listener(self, listener: Listener) -> None:
-        """Called from the reader thread for each change; must be quick and must not raise."""
-        self._listeners.append(listener)
+    def subscribe(self, listener: Listener) -> None:
+        """Tell `listener` the configuration as it stands, then each change as it is read.
+
+        Called with the store's lock held (from this thread for what stands, from the reader
+        thread after), so it must be quick (put the change on a queue) and must not raise.
+        """
+        with self._lock:
+            for key, record in self.model.items():
+                listener(Change(key, None, record))
+            self._listeners.append(listener)
 
     def start(self, timeout: float = 30.0) -> None:
         """Start reading; returns once the whole topic as of now has been applied."""
@@ -84,21 +93,21 @@ class ConfigStore:
             self._apply(msg.key(), msg.value(), msg.offset())
 
     def _apply(self, raw_key: bytes | None, raw_value: bytes | None, offset: int) -> None:
-        try:
-            key = (raw_key or b"").decode()
-            if "/" not in key:
-                raise ValueError(f"key {key!r} is not <kind>/<id>")
-            change = self.model.apply(key, decode_record(raw_value))
-        except ValueError as exc:  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
-            log.error("config topic %s offset %d: skipped unreadable record: %s", self.topic, offset, exc)
-            change = None
-        if change is not None:
-            for listener in self._listeners:
-                try:
-                    listener(change)
-                except Exception:
-                    log.exception("config listener failed on %s", change.key)
-        with self._lock:
+        with self._lock:  # a subscriber arriving now sees this record either in the model or as a change
+            try:
+                key = (raw_key or b"").decode()
+                if "/" not in key:
+                    raise ValueError(f"key {key!r} is not <kind>/<id>")
+                change = self.model.apply(key, decode_record(raw_value))
+            except ValueError as exc:  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
+                log.error("config topic %s offset %d: skipped unreadable record: %s", self.topic, offset, exc)
+                change = None
+            if change is not None:
+                for listener in self._listeners:
+                    try:
+                        listener(change)
+                    except Exception:
+                        log.exception("config listener failed on %s", change.key)
             self._applied_offset = offset
             self._lock.notify_all()
 

@@ -1,4 +1,5 @@
-"""Liveness of a worker as an operator or a load balancer needs it: can it reach Kafka, is it running."""
+"""Readiness of a worker as an operator or a load balancer needs it: can it reach Kafka, is every
+subsystem ready."""
 
 from __future__ import annotations
 
@@ -34,11 +35,15 @@ class KafkaProbe:
         return self._result
 
 
-def health_report(kafka_ok: bool, kafka_detail: str, worker_running: bool) -> tuple[int, dict[str, Any]]:
-    healthy = kafka_ok and worker_running
+def health_report(kafka_ok: bool, kafka_detail: str, worker_running: bool,
+                  waiting_for: list[str]) -> tuple[int, dict[str, Any]]:
+    """200 only when the worker can do its job: Kafka answers, and every subsystem is ready
+    (the router has its partitions and its rules), so a load balancer or `busbar up` never
+    sends traffic to a worker that would sit on it."""
+    healthy = kafka_ok and worker_running and not waiting_for
     body = {
         "status": "ok" if healthy else "unavailable",
         "kafka": {"reachable": kafka_ok, "detail": kafka_detail},
-        "worker": {"running": worker_running},
+        "worker": {"running": worker_running, "waiting_for": waiting_for},
     }
     return (200 if healthy else 503), body

@@ -81,6 +81,10 @@ class Model:
     def get(self, key: str) -> Record | None:
         return self._records.get(key)
 
+    def items(self) -> list[tuple[str, Record]]:
+        """Every record with its key, as a list (a snapshot, safe to hold while the model changes)."""
+        return list(self._records.items())
+
     def with_prefix(self, prefix: str) -> Iterator[tuple[str, Record]]:
         for key, record in self._records.items():
             if key.startswith(prefix):

@@ -8,6 +8,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.settings import Settings
 
+# Dead-letter topics keep any record a bus topic may hold, with the reason beside it, so they
+# are created with more room than a bus topic's default (~1 MB); 16 MiB stays well inside the
+# broker's largest request (socket.request.max.bytes, 100 MiB by default).
+DEAD_LETTER_MAX_BYTES = 16 * 1024 * 1024
+DEAD_LETTER_TOPIC_CONFIG = {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
+
 
 @dataclass(frozen=True)
 class TopicNames:
@@ -67,7 +73,7 @@ def ensure_internal_topics(settings: Settings) -> None:
             names.config: {"cleanup.policy": "compact"},
             names.deliveries: {},
             names.bus("default"): {},
-            names.dlq("default"): {},
+            names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
         },
         partitions=settings.partitions,
         replication=settings.replication,

@@ -25,7 +25,7 @@ def test_writes_are_read_back_by_every_store_and_bad_records_are_skipped(kafka_b
     writer = ConfigStore(kafka_bootstrap, config_topic)
     reader = ConfigStore(kafka_bootstrap, config_topic)
     seen = []
-    reader.add_listener(lambda change: seen.append((change.key, change.new)))
+    reader.subscribe(lambda change: seen.append((change.key, change.new)))
     writer.start()
     reader.start()
     try:
@@ -57,3 +57,20 @@ def test_writes_are_read_back_by_every_store_and_bad_records_are_skipped(kafka_b
         assert late.model.bus("orders") is None
     finally:
         late.stop()
+
+
+def test_a_late_subscriber_hears_the_configuration_as_it_stands_then_each_change(kafka_bootstrap: str,
+                                                                                config_topic: str) -> None:
+    store = ConfigStore(kafka_bootstrap, config_topic)
+    store.start()
+    try:
+        store.write_many({bus_key("a"): {"Name": "a"}, bus_key("b"): {"Name": "b"}})
+        store.write(bus_key("a"), None)
+        seen: list[tuple[str, object, object]] = []
+        store.subscribe(lambda change: seen.append((change.key, change.old, change.new)))
+        assert seen == [(bus_key("b"), None, {"Name": "b"})]  # what stands, as changes from nothing
+        store.write(bus_key("c"), {"Name": "c"})
+        store.write(bus_key("b"), None)
+        assert seen[1:] == [(bus_key("c"), None, {"Name": "c"}), (bus_key("b"), {"Name": "b"}, None)]
+    finally:
+        store.stop()

@@ -16,9 +16,9 @@ import logging
 import os
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 import faust
-import mode
 import orjson
 from aiohttp import web
 
@@ -34,8 +34,9 @@ from streams.api.errors import (
 )
 from streams.api.operations.common import Context
 from streams.api.operations.events import KafkaEventSink
-from streams.config_store import ConfigStore
+from streams.config_service import ConfigService
 from streams.settings import Settings
+from streams.subsystem import Subsystem
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -47,22 +48,21 @@ CHUNK_BYTES = 64 * 1024
 DRAIN_FACTOR = 16
 
 
-class ApiServer(mode.Service):
+class ApiServer(Subsystem):
     """Authenticates, parses and dispatches requests; owns the PutEvents producer."""
 
-    def __init__(self, ctx: Context, credentials: Mapping[str, str] | None, sink: KafkaEventSink) -> None:
-        super().__init__()
+    def __init__(self, ctx: Context, credentials: Mapping[str, str] | None, sink: KafkaEventSink,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.ctx = ctx
         self.credentials = credentials
         self.sink = sink
-        self.ready = asyncio.Event()
 
     async def on_start(self) -> None:
         self.sink.start()
-        self.ready.set()
 
     async def on_stop(self) -> None:
-        self.ready.clear()
+        await super().on_stop()
         await asyncio.get_running_loop().run_in_executor(None, self.sink.stop)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -107,7 +107,7 @@ class ApiServer(mode.Service):
         """Requests may arrive before the config is loaded; answering them from an empty model
         would report existing buses and rules as missing."""
         try:
-            await asyncio.wait_for(self.ready.wait(), READY_TIMEOUT_S)
+            await self.wait_ready(READY_TIMEOUT_S)
         except TimeoutError:
             raise InternalException("The worker is still starting; retry shortly.") from None
 
@@ -131,15 +131,14 @@ def _error_response(exc: ApiError, request_id: str) -> web.Response:
     return web.Response(body=body, status=status, headers=headers)
 
 
-def install(app: faust.App, *, settings: Settings, topics: TopicNames, config_store: ConfigStore) -> ApiServer:
-    """Serve the API on the app's web server. Register it after the config service: services
-    start in order, and requests wait until this one has started, so the first request already
-    sees the whole configuration."""
+def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: ConfigService) -> ApiServer:
+    """Serve the API on the app's web server. It requires the config service, and requests
+    wait until it has started, so the first request already sees the whole configuration."""
     try:
         credentials = load_credentials(os.environ)
     except ValueError as exc:
         raise SystemExit(f"busbar worker: {exc}") from None
     sink = KafkaEventSink(settings.kafka_bootstrap)
-    server = ApiServer(Context(settings, topics, config_store, sink), credentials, sink)
+    server = ApiServer(Context(settings, topics, config.store, sink), credentials, sink, requires=(config,))
     app.web.web_app.router.add_post("/", server.handle)
     return app.service(server)  # type: ignore[arg-type]  # Faust takes instances too

@@ -8,15 +8,22 @@ a target naming an unknown cluster can be refused once, when the rule is compile
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from confluent_kafka import Producer
 
 from streams.arns import LOCAL_CLUSTER
+from streams.router.kafka_sink import KafkaTopicSink
+from streams.topics import DEAD_LETTER_MAX_BYTES
+
+# The broker's default largest record (message.max.bytes), which is what a target topic created
+# with defaults accepts: a shaped record larger than this is dead-lettered with its event
+# before it is sent, rather than refused by the broker.
+TARGET_MAX_BYTES = 1_048_588
+# Room for a dead letter's headers (the reason, the rule, the target) beside the largest record.
+HEADERS_ROOM_BYTES = 65_536
 
 # acks=all with idempotence: a target record counts as delivered (and lets its input offset be
 # committed) only once every in-sync replica has it, without duplicates from the producer's own
-# retries. message.timeout.ms bounds one produce attempt (see outbox.INLINE_MAX_RETRIES).
+# retries. message.timeout.ms bounds one produce attempt (see delivery.INLINE_MAX_RETRIES).
 # linger.ms comes from BUSBAR_ROUTER_LINGER_MS: target records are keyed by event id, so they
 # spread over every partition of every target topic, and with librdkafka's 5 ms default a
 # batch held ~4 records at 16,000 events/s; the broker's cost is per batch, and at 20 ms it
@@ -30,20 +37,12 @@ PRODUCER_CONFIG: dict[str, object] = {
     "message.timeout.ms": 5000,
     "queue.buffering.max.messages": 1_000_000,
     "queue.buffering.max.kbytes": 1_048_576,
+    # Any record a bus topic holds must fit in a dead letter, whatever the bus topic allows
+    # (the broker's default is ~1 MB, and a user may raise it per topic): the client's own
+    # default (1,000,000) refused a ~1 MB bus record's dead letter before it was sent.
+    "message.max.bytes": DEAD_LETTER_MAX_BYTES + HEADERS_ROOM_BYTES,
     "log_level": 3,
 }
-
-
-def produce_when_room(producer: Producer, topic: str, value: bytes, key: bytes | None,
-                      headers: list[tuple[str, bytes]] | None, on_delivery: Callable[..., None]) -> None:
-    """Produce, waiting while the producer's local queue is full (serving delivery reports
-    frees it): a record refused here would otherwise leave its batch waiting forever."""
-    while True:
-        try:
-            producer.produce(topic, value, key, headers=headers, on_delivery=on_delivery)
-            return
-        except BufferError:
-            producer.poll(0.05)
 
 
 def parse_clusters(spec: str) -> dict[str, str]:
@@ -80,6 +79,14 @@ class Clusters:
             producer = Producer({"bootstrap.servers": self._bootstrap[cluster], **self._config})
             self._producers[cluster] = producer
         return producer
+
+    def sink(self, cluster: str, topic: str, max_bytes: int = TARGET_MAX_BYTES) -> KafkaTopicSink:
+        """KeyError for a cluster BUSBAR_CLUSTERS does not name."""
+        return KafkaTopicSink(self.producer(cluster), topic, max_bytes)
+
+    def dead_letters(self, topic: str) -> KafkaTopicSink:
+        """A dead-letter topic of this cluster's (created with room for DEAD_LETTER_MAX_BYTES)."""
+        return self.sink(LOCAL_CLUSTER, topic, DEAD_LETTER_MAX_BYTES + HEADERS_ROOM_BYTES)
 
     def poll(self, timeout: float) -> None:
         """Serve delivery reports: the local cluster's waiting up to timeout, the others' without waiting."""

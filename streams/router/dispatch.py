@@ -11,25 +11,27 @@ Counting is per batch (plain dicts here, Prometheus once per batch).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from confluent_kafka import Message
 
 from streams.envelope import Event, InvalidEnvelope, decode_json
-from streams.router.outbox import Batch, Outbox
+from streams.router.forwarding import NOT_FORWARDED_AGAIN, forwarded_from, refused_headers
+from streams.router.ledger import Batch
+from streams.router.outbox import REASON_INVALID_ENVELOPE, REASON_MATCH_FAILED, REASON_ROUTING_FAILED, Outbox
 from streams.router.rules_index import BusRules, Rule, RulesIndex
-from streams.router.targets import FORWARDED_FROM, NOT_FORWARDED_AGAIN
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class BatchCounts:
-    events: Counter[str] = field(default_factory=Counter)  # by bus
-    matches: Counter[Rule] = field(default_factory=Counter)
+def input_offsets(messages: list[Message]) -> dict[tuple[str, int], int]:
+    """The next offset to read per partition once these records are routed."""
+    offsets: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        if msg.error() is None:
+            offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
+    return offsets
 
 
 class Dispatcher:
@@ -46,54 +48,69 @@ class Dispatcher:
         return bus
 
     def dispatch(self, messages: list[Message], now_ms: int) -> Batch:
-        """Produce everything the messages call for; the returned batch settles as reports arrive."""
-        batch = self._outbox.begin(messages)
-        counts = batch.counts = BatchCounts()
-        events, matches = counts.events, counts.matches
+        """Send everything the messages call for; the returned batch settles as reports arrive.
+
+        No record can stop this: whatever one record raises (an encoding, shaping or sending
+        failure nobody foresaw) sends that record to its bus DLQ with the reason, and routing
+        goes on. Should the thread itself be stopped midway, the batch is cut to the records
+        already dispatched, so no offset is committed for a record that was never routed.
+        """
+        batch = self._outbox.begin(len(messages))
+        batch.offsets = input_offsets(messages)
+        events, matches = batch.counts.events, batch.counts.matches
         buses = self._index.buses
         last_topic, bus, rules, route = None, "", None, None
-        for msg in messages:
-            if msg.error() is not None:
-                log.warning("bus consumer: %s", msg.error())
-                continue
-            topic = msg.topic()
-            if topic != last_topic:  # records come in runs per partition: look the bus up once a run
-                last_topic, bus = topic, self._bus(topic)
-                rules = buses.get(bus)
-                route = rules.native.route if rules is not None and rules.native is not None else None
-            events[bus] += 1
-            raw = msg.value() or b""
-            decided = route(raw) if route is not None else None
-            event: Event | None = None
-            if decided is not None:  # a plainly valid envelope, matched natively
-                event_id, matched = decided
-                if not matched:
+        done = 0
+        try:
+            for msg in messages:
+                done += 1
+                if msg.error() is not None:
+                    log.warning("bus consumer: %s", msg.error())
                     continue
-                key = event_id if event_id is not None else msg.key()
-                if rules.reading and not rules.reading.isdisjoint(matched):  # type: ignore[union-attr]
-                    event = self._decode(batch, bus, msg, raw)
-                    if event is None:
-                        continue
-            else:
-                event = self._decode(batch, bus, msg, raw)
-                if event is None or rules is None:
-                    continue
-                matched = self._match(batch, rules, bus, msg, event)
-                if not matched:
-                    continue
-                event_id = event.get("id")
-                key = event_id.encode() if event_id is not None else msg.key()
-            timestamp_ms = msg.timestamp()[1]
-            rule: Rule
-            for rule in matched:
-                matches[rule] += 1
-                for target in rule.targets:
-                    origin = forwarded_from(msg) if target.forwards else None
-                    if origin is None:
-                        target.send(event, raw, key, timestamp_ms, now_ms, batch)
+                try:
+                    topic = msg.topic()
+                    if topic != last_topic:  # records come in runs per partition: look the bus up once a run
+                        last_topic, bus = topic, self._bus(topic)
+                        rules = buses.get(bus)
+                        route = rules.native.route if rules is not None and rules.native is not None else None
+                    events[bus] += 1
+                    raw = msg.value() or b""
+                    decided = route(raw) if route is not None else None
+                    event: Event | None = None
+                    if decided is not None:  # a plainly valid envelope, matched natively
+                        event_id, matched = decided
+                        if not matched:
+                            continue
+                        key = event_id if event_id is not None else msg.key()
+                        if rules.reading and not rules.reading.isdisjoint(matched):  # type: ignore[union-attr]
+                            event = self._decode(batch, bus, msg, raw)
+                            if event is None:
+                                continue
                     else:
-                        headers = [*(h for h in target.headers if h[0] != FORWARDED_FROM), (FORWARDED_FROM, origin)]
-                        batch.reject(target, raw, key, NOT_FORWARDED_AGAIN, headers)
+                        event = self._decode(batch, bus, msg, raw)
+                        if event is None or rules is None:
+                            continue
+                        matched = self._match(batch, rules, bus, msg, event)
+                        if not matched:
+                            continue
+                        event_id = event.get("id")
+                        key = event_id.encode() if event_id is not None else msg.key()
+                    timestamp_ms = msg.timestamp()[1]
+                    rule: Rule
+                    for rule in matched:
+                        matches[rule] += 1
+                        for target in rule.targets:
+                            origin = forwarded_from(msg.headers()) if target.forwards else None
+                            if origin is None:
+                                target.send(event, raw, key, timestamp_ms, now_ms, batch)
+                            else:
+                                batch.reject(target, raw, key, NOT_FORWARDED_AGAIN,
+                                             refused_headers(target.headers, origin))
+                except Exception as exc:
+                    self._unroutable(batch, msg, exc)
+        except BaseException:
+            batch.offsets = input_offsets(messages[:done - 1])
+            raise
         return batch
 
     def _decode(self, batch: Batch, bus: str, msg: Message, raw: bytes) -> Event | None:
@@ -101,7 +118,8 @@ class Dispatcher:
         try:
             return decode_json(raw)
         except InvalidEnvelope as exc:
-            self._outbox.invalid_event(batch, bus, msg, f"invalid envelope: {exc}")
+            self._outbox.dead_letter(batch, bus, REASON_INVALID_ENVELOPE, raw, msg.key(), msg.headers() or [],
+                                     f"invalid envelope: {exc}")
             return None
 
     def _match(self, batch: Batch, rules: BusRules, bus: str, msg: Message, event: Event) -> Collection[Rule]:
@@ -110,13 +128,12 @@ class Dispatcher:
             return rules.ruleset.matching(event)  # type: ignore[return-value]
         except Exception as exc:  # an event the matcher chokes on is dead-lettered, not the partition
             log.exception("bus %s: matching failed on a record", bus)
-            self._outbox.dead_letter_unmatchable(batch, bus, msg, f"matching failed: {exc!r}")
+            self._outbox.dead_letter(batch, bus, REASON_MATCH_FAILED, msg.value() or b"", msg.key(),
+                                     msg.headers() or [], f"matching failed: {exc!r}")
             return ()
 
-
-def forwarded_from(msg: Message) -> bytes | None:
-    """The bus that forwarded this record, if one did (read only for bus targets: off the hot path)."""
-    for name, value in msg.headers() or ():
-        if name == FORWARDED_FROM:
-            return value
-    return None
+    def _unroutable(self, batch: Batch, msg: Message, exc: Exception) -> None:
+        bus = self._bus(msg.topic())
+        log.error("bus %s: a record could not be routed (%r); it goes to the bus DLQ", bus, exc)
+        self._outbox.dead_letter(batch, bus, REASON_ROUTING_FAILED, msg.value() or b"", msg.key(),
+                                 msg.headers() or [], f"routing failed: {exc!r}"[:1000])

@@ -2,24 +2,27 @@
 
 Each bus has one RuleSet (the pattern engine's incremental matcher) holding only its enabled
 rules, keyed by rule name, plus the rules' compiled targets. A change is applied in place:
-the changed rule is removed and re-added, nothing else is touched, so a worker with
-thousands of rules takes a change in microseconds and never rebuilds its matcher. The bus's
-native matcher (router/native.py), which does the everyday matching, is rebuilt from that
-RuleSet by `refresh` once the changes waiting are applied. Only the router thread calls
-`apply` and `refresh`, between batches, so matching never sees a half-applied change.
+the changed rule is compiled first (its pattern and its targets) and swapped in second, so a
+change that cannot be compiled leaves the rule as it was, and a worker with thousands of
+rules takes a change in microseconds. The bus's native matcher (router/native.py), which does
+the everyday matching, is rebuilt from that RuleSet off the routing thread (`refresh` starts
+the rebuild, a later `refresh` swaps it in); meanwhile the bus takes the Python path, so a
+change is in force at once and a heavy bus never stalls the others. Only the router thread
+calls `apply` and `refresh`, between batches, so matching never sees a half-applied change.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.metrics import RULE_MATCHES, TARGET_DELIVERIES, TARGET_FAILURES, TARGET_RETRIES
 from streams.model import Change
-from streams.patterns import InvalidEventPattern, RuleSet
+from streams.patterns import EventPattern, RuleSet, compile_pattern
 from streams.router.native import EnvelopeMatcher, build_matcher
 from streams.router.targets import Target
 
@@ -48,8 +51,8 @@ class BusRules:
     # Keyed by the Rule objects themselves: matching hands the router the rules, not names to look up.
     ruleset: RuleSet = field(default_factory=RuleSet)
     rules: dict[str, Rule] = field(default_factory=dict)
-    # The same rules for the native fast path; None from a change until refresh() (records take
-    # the Python path meanwhile, so a change is in force at once either way).
+    # The same rules for the native fast path; None from a change until its rebuild is swapped in
+    # by refresh() (records take the Python path meanwhile, so a change is in force at once).
     native: EnvelopeMatcher | None = None
     # Rules with a target that needs the decoded event (input shaping, API destinations).
     reading: set[Rule] = field(default_factory=set)
@@ -61,65 +64,94 @@ class RulesIndex:
         self._rule_arn = rule_arn
         self.buses: dict[str, BusRules] = {}
         self._stale: set[str] = set()
+        self._builds: dict[str, tuple[int, Future[EnvelopeMatcher]]] = {}  # bus -> (generation, build)
+        self._generation: dict[str, int] = {}  # per bus, bumped by every change
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="busbar-matcher-build")
 
     def __len__(self) -> int:
         return sum(len(bus.rules) for bus in self.buses.values())
 
     def apply(self, change: Change) -> None:
-        """Install one config change; anything but a rule (buses, schedules, ...) is not the router's."""
+        """Install one config change; anything but a rule (buses, schedules, ...) is not the router's.
+        Raises whatever compiling the new version raised, with the old version still in force."""
         if change.kind != "rule":
             return
         _, bus, name = change.key.split("/", 2)
-        self._remove(bus, name, deleted=change.new is None)
-        if change.new is not None:
-            self._add(bus, name, change.new)
-        rules = self.buses.get(bus)
-        if rules is not None:
-            rules.native = None
-            self._stale.add(bus)
+        rules = self.buses.setdefault(bus, BusRules())
+        # Whatever happens below, the native matcher is rebuilt from what the RuleSet then holds,
+        # so the two matchers never disagree.
+        rules.native = None
+        self._stale.add(bus)
+        self._generation[bus] = self._generation.get(bus, 0) + 1
+        compiled = self._compile(bus, name, change.new) if change.new is not None else None
+        old = rules.rules.pop(name, None)
+        if old is not None:
+            rules.ruleset.remove(old)
+            rules.reading.discard(old)
+            _forget_series(old, compiled[0] if compiled is not None else None)
+        if compiled is not None:
+            rule, pattern = compiled
+            rules.ruleset.add(rule, pattern)  # already compiled: cannot fail
+            rules.rules[name] = rule
+            if rule.reads_event:
+                rules.reading.add(rule)
 
-    def refresh(self) -> None:
-        """Rebuild the native matchers of the buses changed since the last call (once per batch
-        of changes: a rebuild costs milliseconds, a change in place microseconds)."""
-        for bus in self._stale:
-            rules = self.buses.get(bus)
-            if rules is None:
-                continue
-            try:
-                rules.native = build_matcher(rules.ruleset.items())
-            except Exception:  # the Python path still routes this bus, only slower
-                log.exception("bus %s: native matcher not built; routing with the Python matcher", bus)
-        self._stale.clear()
-
-    def _remove(self, bus: str, name: str, *, deleted: bool) -> None:
-        rules = self.buses.get(bus)
-        if rules is None or name not in rules.rules:
-            return
-        rule = rules.rules.pop(name)
-        rules.ruleset.remove(rule)
-        rules.reading.discard(rule)
-        if deleted:  # a deleted rule's series would otherwise be exported for the worker's life
-            RULE_MATCHES.remove(*rule.labels)
-            for target in rule.targets:
-                TARGET_DELIVERIES.remove(*target.labels)
-                TARGET_FAILURES.remove(*target.labels)
-                with suppress(KeyError):  # retries exist only for targets that ever failed
-                    TARGET_RETRIES.remove(*target.labels)
-
-    def _add(self, bus: str, name: str, record: dict[str, Any]) -> None:
-        """Disabled rules, and rules without a pattern (schedules), route nothing: they are not added."""
+    def _compile(self, bus: str, name: str, record: dict[str, Any]) -> tuple[Rule, EventPattern] | None:
+        """The rule as the router runs it; None for a rule that routes nothing (disabled, or a
+        schedule without a pattern). InvalidEventPattern for a pattern the API would refuse."""
         pattern = record.get("EventPattern")
         if record.get("State", "ENABLED") != "ENABLED" or not pattern:
-            return
+            return None
+        compiled = compile_pattern(pattern)
         arn = self._rule_arn(bus, name)
         targets = tuple(self._compile_target(bus, name, arn, spec) for spec in record.get("Targets") or [])
-        rules = self.buses.setdefault(bus, BusRules())
-        rule = Rule(bus, name, targets)
-        try:
-            rules.ruleset.add(rule, pattern)
-        except InvalidEventPattern as exc:  # the API validates patterns, so only a hand-written record gets here
-            log.error("rule %s/%s skipped: invalid event pattern: %s", bus, name, exc)
-            return
-        rules.rules[name] = rule
-        if rule.reads_event:
-            rules.reading.add(rule)
+        return Rule(bus, name, targets), compiled
+
+    def refresh(self) -> None:
+        """Swap in native matchers built since the last call, and start rebuilding those of the
+        buses changed since (one build per burst of changes: a build costs milliseconds to
+        seconds, a change in place microseconds)."""
+        for bus, (generation, build) in list(self._builds.items()):
+            if not build.done():
+                continue
+            del self._builds[bus]
+            rules = self.buses.get(bus)
+            if rules is None or generation != self._generation.get(bus):
+                continue  # changed again since: a newer build is on its way
+            try:
+                rules.native = build.result()
+            except Exception:  # the Python path still routes this bus, only slower
+                log.exception("bus %s: native matcher not built; routing with the Python matcher", bus)
+        for bus in self._stale:
+            rules = self.buses.get(bus)
+            if rules is not None and rules.rules:
+                self._builds[bus] = (self._generation[bus],
+                                     self._builder.submit(build_matcher, list(rules.ruleset.items())))
+        self._stale.clear()
+
+    def wait_built(self, timeout: float) -> None:
+        """Build the native matchers of every changed bus and swap them in, waiting up to
+        timeout (at start, so the first events take the fast path)."""
+        self.refresh()
+        for _, build in list(self._builds.values()):
+            with suppress(Exception):
+                build.exception(timeout)
+        self.refresh()
+
+    def close(self) -> None:
+        self._builder.shutdown(wait=False, cancel_futures=True)
+
+
+def _forget_series(old: Rule, new: Rule | None) -> None:
+    """Stop exporting the series of a rule's targets that no longer exist (they would otherwise
+    be exported for the worker's life)."""
+    kept = {target.labels for target in new.targets} if new is not None else set()
+    if new is None:
+        RULE_MATCHES.remove(*old.labels)
+    for target in old.targets:
+        if target.labels in kept:
+            continue
+        TARGET_DELIVERIES.remove(*target.labels)
+        TARGET_FAILURES.remove(*target.labels)
+        with suppress(KeyError):  # retries exist only for targets that ever failed
+            TARGET_RETRIES.remove(*target.labels)

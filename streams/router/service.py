@@ -3,11 +3,11 @@
 It runs in a thread of its own inside the Faust worker, started and stopped as a mode
 Service, because the loop is blocking librdkafka calls end to end (a batching consumer and
 producer), which is what lets one worker route tens of thousands of events a second where a
-Faust agent stops near 4,000 (DESIGN.md). Batches are pipelined: the loop reads and produces
+Faust agent stops near 4,000 events/s. Batches are pipelined: the loop reads and produces
 the next batch while earlier ones await their acknowledgements, and commits a batch's
 offsets only once it and every batch before it have settled (see outbox), so a crash at any
 point re-routes what was not committed: at least once, never lost.
-Config changes arrive from the config store's reader thread through a queue and are applied
+Config changes arrive from the config subscription through a queue and are applied
 between batches, so a batch sees one consistent rule set and a change lands within a batch
 or one idle poll (POLL_S), well inside a second.
 """
@@ -20,21 +20,26 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-import mode
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streams.arns import rule_arn
+from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
-from streams.metrics import CONSUMER_LAG, EVENTS_IN, RULE_MATCHES, TARGET_DELIVERIES, TARGET_FAILURES
+from streams.metrics import CONSUMER_LAG
 from streams.model import Change
 from streams.router.clusters import Clusters, parse_clusters
+from streams.router.delivery import Destinations
+from streams.router.destinations import KafkaDestinations
 from streams.router.dispatch import Dispatcher
-from streams.router.outbox import Batch, Outbox
+from streams.router.ledger import Batch
+from streams.router.outbox import Outbox, count_settled
 from streams.router.rules_index import RulesIndex
 from streams.router.targets import Target
 from streams.settings import Settings
+from streams.subsystem import Subsystem
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -90,35 +95,40 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class RouterService(mode.Service):
-    """Owns the router thread; a crash of the thread crashes the service (and so the worker)."""
+class RouterService(Subsystem):
+    """Owns the router thread; a crash of the thread crashes the service (and so the worker).
+    Ready once the router has its partitions and the rules as of start."""
 
-    def __init__(self, settings: Settings, config_store: ConfigStore, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    ready_when_started = False
+
+    def __init__(self, settings: Settings, config: ConfigService, **kwargs: Any) -> None:
+        super().__init__(requires=(config,), **kwargs)
         self._settings = settings
         self._topics = TopicNames(settings.topic_prefix)
-        self._config_store = config_store
+        self._config = config
         self._clusters_spec = parse_clusters(settings.clusters)  # a typo fails the worker at start, not later
         self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
-        # Registered now, before the store starts reading, so the queue holds every record from the first.
-        config_store.add_listener(self._changes.put)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     async def on_start(self) -> None:
+        self._config.subscribe(self._changes.put)
         loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._run_guarded, args=(loop,), name="busbar-router", daemon=True)
         self._thread.start()
 
     async def on_stop(self) -> None:
+        await super().on_stop()
         self._stopping.set()
         if self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30.0)
 
     def _run_guarded(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            RouterLoop(self._settings, self._topics, self._config_store, self._clusters_spec, self._changes,
-                       self._stopping).run()
+            clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec,
+                                linger_ms=self._settings.router_linger_ms)
+            RouterLoop(self._settings, self._topics, self._config.store, KafkaDestinations(clusters, self._topics),
+                       self._changes, self._stopping, lambda: loop.call_soon_threadsafe(self.set_ready)).run()
         except Exception as exc:
             log.exception("router thread failed")
             asyncio.run_coroutine_threadsafe(self.crash(exc), loop)
@@ -126,13 +136,15 @@ class RouterService(mode.Service):
 
 class RouterLoop:
     def __init__(self, settings: Settings, topics: TopicNames, config_store: ConfigStore,
-                 clusters: dict[str, str], changes: queue.SimpleQueue[Change], stopping: threading.Event) -> None:
+                 destinations: Destinations, changes: queue.SimpleQueue[Change], stopping: threading.Event,
+                 on_ready: Callable[[], None] = lambda: None) -> None:
         self._topics = topics
         self._config_store = config_store
         self._changes = changes
         self._stopping = stopping
-        self._clusters = Clusters(settings.kafka_bootstrap, clusters, linger_ms=settings.router_linger_ms)
-        self._outbox = Outbox(self._clusters, topics)
+        self._on_ready = on_ready
+        self._destinations = destinations
+        self._outbox = Outbox(destinations)
         self._index = RulesIndex(self._compile_target, lambda bus, rule: rule_arn(settings.region, settings.account,
                                                                                  bus, rule))
         self._dispatcher = Dispatcher(self._index, self._outbox, topics)
@@ -141,15 +153,17 @@ class RouterLoop:
         self._lag_partitions: set[tuple[str, int]] = set()
         self._lag_at = 0.0
         self._settled: dict[tuple[str, int], int] = {}  # settled, not yet committed: next offset per partition
+        self._committed: dict[tuple[str, int], int] = {}  # what the group had committed when assigned
         self._committed_at = 0.0
 
     def _compile_target(self, bus: str, rule: str, arn: str, spec: dict[str, Any]) -> Target:
-        return Target(bus=bus, rule=rule, rule_arn=arn, spec=spec, topics=self._topics, clusters=self._clusters)
+        return Target(bus=bus, rule=rule, rule_arn=arn, spec=spec, destinations=self._destinations)
 
     def run(self) -> None:
         self._wait_for_config()
         settle_garbage_collector()
-        self._consumer.subscribe([self._topics.bus_pattern], on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        self._consumer.subscribe([self._topics.bus_pattern], on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                 on_lost=self._on_revoke)
         log.info("router: subscribed to %s with %d rules", self._topics.bus_pattern, len(self._index))
         try:
             while not self._stopping.is_set():
@@ -168,6 +182,7 @@ class RouterLoop:
             self._drain(STOP_DRAIN_S)
         finally:
             self._consumer.close()  # leaves the group at once, so the partitions move without waiting
+            self._index.close()
 
     def _wait_for_config(self) -> None:
         """Route nothing before the rules as of now are loaded: an event matched against a
@@ -175,6 +190,7 @@ class RouterLoop:
         _, high = self._consumer.get_watermark_offsets(TopicPartition(self._topics.config, 0), timeout=30.0)
         self._config_store.wait_applied(high - 1, CONFIG_WAIT_S)
         self._apply_changes()
+        self._index.wait_built(CONFIG_WAIT_S)
 
     def _apply_changes(self) -> None:
         while True:
@@ -204,7 +220,7 @@ class RouterLoop:
         """Count what settled batches did and note their offsets (the latest per partition wins)."""
         for batch in batches:
             self._settled.update(batch.offsets)
-            self._count(batch)
+            count_settled(batch)
 
     def _commit(self, *, wait: bool = False) -> None:
         """Commit the settled offsets, at most every COMMIT_INTERVAL_S unless waiting: a commit
@@ -228,24 +244,22 @@ class RouterLoop:
             self._settle(self._outbox.poll(REPORT_WAIT_S))
         self._commit(wait=True)
 
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Note where the group left each new partition (the lag's floor until this worker
+        reads it), and say the router is ready once it first has its share."""
+        if partitions:
+            try:
+                for tp in consumer.committed(partitions, timeout=10.0):
+                    if tp.offset >= 0:
+                        self._committed[(tp.topic, tp.partition)] = tp.offset
+            except KafkaException as exc:
+                log.warning("router: committed offsets not read (%s); lag shows from the log start", exc)
+        self._on_ready()
+
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Before partitions move, commit what was routed from them, so their new owner does
         not route it again (what cannot settle in time is routed again: at least once)."""
         self._drain(REVOKE_DRAIN_S)
-
-    def _count(self, batch: Batch) -> None:
-        counts = batch.counts
-        if counts is None:
-            return
-        for bus, n in counts.events.items():
-            EVENTS_IN.add((bus,), n)
-        failed = batch.failed
-        for rule, n in counts.matches.items():
-            RULE_MATCHES.add(rule.labels, n)
-            for target in rule.targets:
-                TARGET_DELIVERIES.add(target.labels, n - failed[target])
-        for target, n in failed.items():
-            TARGET_FAILURES.add(target.labels, n)
 
     def _update_lag(self) -> None:
         """Lag from the high watermark the last fetch saw (no broker round trip) minus our position."""
@@ -260,7 +274,10 @@ class RouterLoop:
             low, high = self._consumer.get_watermark_offsets(tp, cached=True)
             if high < 0:
                 continue
-            consumed = tp.offset if tp.offset >= 0 else low
+            # Before this worker has read a partition its position is unknown: the group's
+            # committed offset stands for it (not the log start, which reported a whole
+            # partition as lag after every restart).
+            consumed = tp.offset if tp.offset >= 0 else self._committed.get((tp.topic, tp.partition), low)
             CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, high - consumed))
             seen.add((tp.topic, tp.partition))
         for topic, partition in self._lag_partitions - seen:

@@ -12,7 +12,7 @@ import asyncio
 from streams.api.errors import ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException
 from streams.api.operations.common import Context, Params, Response, bus_name, now, paginate, require_bus
 from streams.model import DEFAULT_BUS, Record, bus_key
-from streams.topics import ensure_topics
+from streams.topics import DEAD_LETTER_TOPIC_CONFIG, ensure_topics
 
 MAX_TOPIC_NAME = 249  # Kafka's limit on topic names
 # Stored and echoed so declarative tools see no drift; busbar itself does not act on them.
@@ -34,7 +34,7 @@ async def create_event_bus(ctx: Context, params: Params) -> Response:
         )
     if "/" in name:
         raise ValidationException("Event bus name must not contain '/'.")
-    topics = {ctx.topics.bus(name): {}, ctx.topics.dlq(name): {}}
+    topics = {ctx.topics.bus(name): {}, ctx.topics.dlq(name): DEAD_LETTER_TOPIC_CONFIG}
     longest = max(topics, key=len)
     if len(longest) > MAX_TOPIC_NAME:
         raise ValidationException(

@@ -1,0 +1,65 @@
+"""A busbar worker built from its settings: the Faust app and the subsystems it runs.
+
+Each subsystem declares what it requires (streams/subsystem.py) and subscribes to the
+configuration it needs; adding one (a scheduler, connectors, correlation) is one more
+subsystem here, not a new place in an import order.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.api.server import install as install_api
+from streams.config_service import ConfigService
+from streams.config_store import ConfigStore
+from streams.health import KafkaProbe, health_report
+from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from streams.metrics import render as render_metrics
+from streams.router.service import RouterService
+from streams.settings import Settings
+from streams.subsystem import Subsystem
+from streams.topics import TopicNames
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The worker's app; SystemExit with the fix when no Kafka is configured."""
+    if not settings.kafka_bootstrap:
+        raise SystemExit("busbar worker: no Kafka configured: set BUSBAR_KAFKA_BOOTSTRAP "
+                         "(or use `busbar up`, which starts a broker)")
+    topics = TopicNames(settings.topic_prefix)
+    app = faust.App(
+        settings.app_id,
+        broker=";".join(f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")),
+        web_host=settings.host,
+        web_port=settings.port,
+        web_bind=settings.host,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        store="memory://",
+        autodiscover=False,
+    )
+    config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config))
+    router = RouterService(settings, config)
+    subsystems: list[Subsystem] = [config, router]
+    for subsystem in subsystems:
+        app.service(subsystem)  # type: ignore[arg-type]  # Faust takes instances too
+    subsystems.append(install_api(app, settings=settings, topics=topics, config=config))
+    _install_pages(app, settings, subsystems)
+    return app
+
+
+def _install_pages(app: faust.App, settings: Settings, subsystems: list[Subsystem]) -> None:
+    kafka_probe = KafkaProbe(settings.kafka_bootstrap)
+
+    @app.page("/health")
+    async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        kafka_ok, detail = await kafka_probe.reachable()
+        running = bool(app.started) and not app.should_stop and not app.crashed
+        waiting = [type(s).__name__ for s in subsystems if not s.is_ready]
+        status, body = health_report(kafka_ok, detail, running, waiting)
+        return web.json(body, status=status)
+
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        # As a header: aiohttp refuses a content_type argument that names a charset.
+        return web.bytes(render_metrics(), headers={"Content-Type": METRICS_CONTENT_TYPE})

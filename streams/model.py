@@ -22,6 +22,9 @@ MAX_RULES_PER_BUS = 300
 BUS_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,256}$")
 RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 TARGET_ID = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
+# What a rule record holds besides its identity, targets and tags: the API stores and shows these,
+# and `busbar apply` compares them, so both read them from here.
+RULE_FIELDS = ("EventPattern", "ScheduleExpression", "State", "Description", "RoleArn")
 
 Record = dict[str, Any]
 

@@ -28,6 +28,7 @@ up: $(INSTALLED) $(JARS)
 
 test: $(INSTALLED) $(JARS)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: $(INSTALLED) $(JARS)
@@ -36,6 +37,7 @@ bench: $(INSTALLED) $(JARS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) kafka/lib .busbar

@@ -40,7 +40,7 @@ import yaml
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from streams.api.operations.common import RULE_FIELDS
+from streams.model import RULE_FIELDS
 
 BUS_KEYS = {"Name", "Description", "Tags"}
 RULE_KEYS = {"Name", "EventBusName", *RULE_FIELDS, "Tags", "Targets"}
@@ -61,7 +61,7 @@ class Refused(RuntimeError):
 
 
 @dataclass
-class Change:
+class PlannedChange:
     """What apply did (or, with --dry-run, would do) to one resource."""
 
     resource: str  # "bus orders", "rule orders/big-orders"
@@ -148,7 +148,8 @@ def _tags(where: str, tags: Any) -> list[dict[str, str]]:
 
 
 # --- applying -----------------------------------------------------------------------------------
-def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *, dry_run: bool) -> Iterator[Change]:
+def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
+          dry_run: bool) -> Iterator[PlannedChange]:
     """Bring the server in line with the declaration, one resource at a time, buses first.
 
     A generator, so that when the server refuses something (ClientError, Refused propagate)
@@ -169,21 +170,21 @@ def _missing(call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         raise
 
 
-def _apply_bus(client: BaseClient, bus: dict[str, Any], dry_run: bool) -> Change:
+def _apply_bus(client: BaseClient, bus: dict[str, Any], dry_run: bool) -> PlannedChange:
     name = bus["Name"]
     current = _missing(lambda: client.describe_event_bus(Name=name))
     if current is None:
         if not dry_run:
             client.create_event_bus(**{key: value for key, value in bus.items() if value})
-        return Change(f"bus {name}", "created")
+        return PlannedChange(f"bus {name}", "created")
     if bus.get("Description", current.get("Description")) != current.get("Description"):
         raise InvalidDeclaration(f"bus {name}: its Description cannot be changed in place (EventBridge has no "
                                  "update for it); delete and re-create the bus, or keep the current Description")
     details = _apply_tags(client, current["Arn"], bus["Tags"], dry_run)
-    return Change(f"bus {name}", "updated" if details else "unchanged", details)
+    return PlannedChange(f"bus {name}", "updated" if details else "unchanged", details)
 
 
-def _apply_rule(client: BaseClient, rule: dict[str, Any], dry_run: bool) -> Change:
+def _apply_rule(client: BaseClient, rule: dict[str, Any], dry_run: bool) -> PlannedChange:
     bus = rule.get("EventBusName") or "default"
     name = rule["Name"]
     resource = f"rule {bus}/{name}"
@@ -194,7 +195,7 @@ def _apply_rule(client: BaseClient, rule: dict[str, Any], dry_run: bool) -> Chan
         if not dry_run:
             client.put_rule(Name=name, EventBusName=bus, Tags=rule["Tags"], **wanted)
         targets = _apply_targets(client, bus, name, [], rule["Targets"], dry_run)
-        return Change(resource, "created", [targets] if targets else [])
+        return PlannedChange(resource, "created", [targets] if targets else [])
     details = [f"{key} changed" for key in RULE_FIELDS if not _same(key, wanted.get(key), current.get(key))]
     if details and not dry_run:
         client.put_rule(Name=name, EventBusName=bus, **wanted)
@@ -204,7 +205,7 @@ def _apply_rule(client: BaseClient, rule: dict[str, Any], dry_run: bool) -> Chan
     targets = _apply_targets(client, bus, name, existing, rule["Targets"], dry_run)
     if targets:
         details.append(targets)
-    return Change(resource, "updated" if details else "unchanged", details)
+    return PlannedChange(resource, "updated" if details else "unchanged", details)
 
 
 def _same(key: str, wanted: Any, current: Any) -> bool:

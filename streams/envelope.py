@@ -1,4 +1,4 @@
-"""The EventBridge event envelope: validation, construction, and its JSON and Avro encodings.
+"""The EventBridge event envelope: validation, construction, and its JSON encoding.
 
 Every path that puts an event on a bus (PutEvents, schedules, webhooks, replay, raw Kafka
 producers read by the router) agrees on one definition of a valid envelope here, so an event
@@ -10,21 +10,14 @@ per-entry failures and the router can put the reason in the DLQ header.
 from __future__ import annotations
 
 import calendar
-import io
 import re
-import struct
 import uuid
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
-from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 MAX_EVENT_BYTES = 256 * 1024
-
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "event_envelope.avsc"
 
 Event = dict[str, Any]
 
@@ -45,11 +38,6 @@ FIELDS = (
 _FIELD_SET = frozenset(FIELDS)
 _OPTIONAL_STRINGS = ("version", "id", "account", "region", "replay-name")
 
-# Avro names cannot contain '-': the schema stores detail-type and replay-name as
-# detail_type and replay_name. Every field but replay-name is always in an Avro record.
-_TO_AVRO = {name: name.replace("-", "_") for name in FIELDS}
-_ALWAYS_IN_AVRO = tuple(name for name in FIELDS if name != "replay-name")
-
 _RFC3339 = re.compile(
     r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]"
     r"(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?"
@@ -57,13 +45,10 @@ _RFC3339 = re.compile(
     re.ASCII,
 )
 
-_WIRE_HEADER = struct.Struct(">BI")
-_MAGIC = 0
-
 
 class InvalidEnvelope(ValueError):
     """An event that is not a valid envelope; `field` is the envelope field at fault, or None
-    when the fault is the event as a whole (not JSON, not an object, too large, bad framing)."""
+    when the fault is the event as a whole (not JSON, not an object, too large)."""
 
     def __init__(self, field: str | None, message: str) -> None:
         super().__init__(f"{field}: {message}" if field else message)
@@ -257,97 +242,3 @@ def decode_json(data: bytes) -> Event:
     if not _plainly_valid(event):
         _check_fields(event)
     return event
-
-
-class Codec(Protocol):
-    """What a bus's envelope format offers the rest of busbar, so callers never branch on it."""
-
-    def encode(self, event: Event) -> bytes: ...
-
-    def decode(self, data: bytes) -> Event: ...
-
-
-class JsonCodec:
-    """The default bus format: plain JSON, so any Kafka producer can publish."""
-
-    def encode(self, event: Event) -> bytes:
-        return encode_json(event)
-
-    def decode(self, data: bytes) -> Event:
-        return decode_json(data)
-
-
-@cache
-def envelope_schema() -> dict[str, Any]:
-    """The parsed Avro schema, read once: parsing it per record would dominate encoding."""
-    return parse_schema(orjson.loads(SCHEMA_PATH.read_bytes()))
-
-
-class AvroCodec:
-    """The per-bus Avro option: Confluent wire format (magic 0, 4-byte schema id, Avro body),
-    so Schema Registry-aware consumers can read bus topics directly."""
-
-    def __init__(self, schema_id: int) -> None:
-        if not 0 <= schema_id <= 0xFFFFFFFF:
-            raise ValueError(f"schema id {schema_id} does not fit the wire format's 4 unsigned bytes")
-        self.schema_id = schema_id
-        self._header = _WIRE_HEADER.pack(_MAGIC, schema_id)
-        self._schema = envelope_schema()
-
-    def encode(self, event: Event) -> bytes:
-        """Refuses partial envelopes: Avro stores every field but replay-name, and filling in
-        defaults here would make decode disagree with what the producer sent."""
-        validate(event)
-        for name in _ALWAYS_IN_AVRO:
-            if name not in event:
-                raise InvalidEnvelope(
-                    name, "required field is missing (an Avro envelope carries every field)"
-                )
-        record = {_TO_AVRO[name]: value for name, value in event.items()}
-        record["detail"] = orjson.dumps(event["detail"]).decode()
-        out = io.BytesIO()
-        out.write(self._header)
-        schemaless_writer(out, self._schema, record)
-        return out.getvalue()
-
-    def decode(self, data: bytes) -> Event:
-        if len(data) < _WIRE_HEADER.size:
-            raise InvalidEnvelope(
-                None, f"Avro record is {len(data)} bytes, shorter than the 5-byte wire header"
-            )
-        magic, schema_id = _WIRE_HEADER.unpack_from(data)
-        if magic != _MAGIC:
-            raise InvalidEnvelope(None, f"wrong magic byte {magic}: not Confluent wire format (expected 0)")
-        if schema_id != self.schema_id:
-            raise InvalidEnvelope(
-                None, f"unknown schema id {schema_id}: this bus's envelope schema is id {self.schema_id}"
-            )
-        body = io.BytesIO(data)
-        body.seek(_WIRE_HEADER.size)
-        try:
-            record = schemaless_reader(body, self._schema, None)
-        except EOFError as exc:
-            raise InvalidEnvelope(None, f"Avro body is truncated ({exc or 'no bytes left'})") from exc
-        except (ValueError, IndexError, struct.error) as exc:
-            raise InvalidEnvelope(None, f"Avro body is corrupt ({exc})") from exc
-        if body.tell() != len(data):
-            raise InvalidEnvelope(None, f"Avro body has {len(data) - body.tell()} bytes after the record")
-        try:
-            detail = orjson.loads(record["detail"])
-        except orjson.JSONDecodeError as exc:
-            raise InvalidEnvelope("detail", f"not valid JSON text: {exc}") from exc
-        event = {name: record[_TO_AVRO[name]] for name in _ALWAYS_IN_AVRO}
-        event["detail"] = detail
-        if record["replay_name"] is not None:
-            event["replay-name"] = record["replay_name"]
-        validate(event)
-        return event
-
-
-def codec_for(format: str, schema_id: int = 1) -> Codec:
-    """The codec for a bus's configured envelope format ("json" or "avro")."""
-    if format == "json":
-        return JsonCodec()
-    if format == "avro":
-        return AvroCodec(schema_id)
-    raise ValueError(f"unknown envelope format {format!r}: expected 'json' or 'avro'")

@@ -25,9 +25,6 @@ class TopicNames:
     def dlq(self, bus: str) -> str:
         return f"{self.prefix}.dlq.{bus}"
 
-    def archive(self, name: str) -> str:
-        return f"{self.prefix}.archive.{name}"
-
     @property
     def bus_pattern(self) -> str:
         """Regex subscription (librdkafka's ^ form) that also picks up buses created later."""

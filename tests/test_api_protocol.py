@@ -47,6 +47,17 @@ def test_malformed_json_is_a_serialization_exception(busbar_worker: WorkerProces
     assert headers["x-amzn-RequestId"]
 
 
+@pytest.mark.parametrize(("body", "expected"), [
+    (b'{"Name": "\xff"}', "byte 0xff at byte offset 10 (invalid start byte)"),
+    ('{"Name": "caf\u00e9'.encode() + b'\xc3("}', "byte 0xc3 at byte offset 15 (invalid continuation byte)"),
+    (b'{"Name": "\xed\xa0\x80"}', "byte 0xed at byte offset 10 (invalid continuation byte)"),  # a UTF-8 surrogate
+])
+def test_invalid_utf8_names_the_byte_and_its_offset(busbar_worker: WorkerProcess, body: bytes, expected: str) -> None:
+    status, reply, _ = raw_post(busbar_worker.url, body, target="AWSEvents.DescribeEventBus")
+    assert (status, reply["__type"]) == (400, "SerializationException")
+    assert reply["message"] == f"The request body is not valid UTF-8: {expected}."
+
+
 def test_wrong_types_and_unknown_operations(busbar_worker: WorkerProcess) -> None:
     status, body, _ = raw_post(busbar_worker.url, b'{"Limit": "ten"}', target="AWSEvents.ListRules")
     assert (status, body["__type"]) == (400, "SerializationException")

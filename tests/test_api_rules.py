@@ -9,7 +9,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from tests.support import WorkerProcess, unique
-from tests.test_api_support import client_for
+from tests.test_api_support import client_for, raw_post
 
 pytestmark = pytest.mark.kafka
 
@@ -170,6 +170,31 @@ def test_put_targets_errors(events: BaseClient, bus: str) -> None:
         events.put_targets(Rule="nope", EventBusName=bus, Targets=[{"Id": "t", "Arn": TOPIC}])
     with pytest.raises(events.exceptions.ResourceNotFoundException):
         events.list_targets_by_rule(Rule="nope", EventBusName=bus)
+
+
+def test_a_target_holding_a_null_or_a_wrong_type_is_refused_and_stores_nothing(
+        events: BaseClient, bus: str, busbar_worker: WorkerProcess) -> None:
+    """boto3 refuses None before sending, so the body goes out raw, as other clients may send it."""
+    events.put_rule(Name="r", EventBusName=bus, EventPattern=PATTERN)
+    events.put_targets(Rule="r", EventBusName=bus, Targets=[{"Id": "first", "Arn": TOPIC}])
+
+    def put_retry_policy(attempts: object) -> tuple[int, dict[str, object]]:
+        target = {"Id": "second", "Arn": QUEUE, "RetryPolicy": {"MaximumRetryAttempts": attempts}}
+        body = json.dumps({"Rule": "r", "EventBusName": bus, "Targets": [target]}).encode()
+        status, reply, _ = raw_post(busbar_worker.url, body, target="AWSEvents.PutTargets")
+        return status, reply
+
+    path = "'targets.1.member.retryPolicy.maximumRetryAttempts'"
+    status, reply = put_retry_policy(None)
+    assert (status, reply["__type"]) == (400, "ValidationException")
+    assert f"Value null at {path} failed to satisfy constraint: Member must not be null" in str(reply["message"])
+    status, reply = put_retry_policy("3")
+    assert (status, reply["__type"]) == (400, "SerializationException")
+    assert f"{path} must be an integer, got a string" in str(reply["message"])
+    assert events.list_targets_by_rule(Rule="r", EventBusName=bus)["Targets"] == [{"Id": "first", "Arn": TOPIC}]
+
+    assert put_retry_policy(3)[0] == 200  # the same request with a valid value is stored
+    assert [t["Id"] for t in events.list_targets_by_rule(Rule="r", EventBusName=bus)["Targets"]] == ["first", "second"]
 
 
 def test_tags(events: BaseClient, bus: str) -> None:

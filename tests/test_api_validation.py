@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from botocore.model import Shape
 
 from streams.api.errors import SerializationException, ValidationException
 from streams.api.operations.common import paginate
 from streams.api.operations.rules import check_schedule
-from streams.api.validation import validate
+from streams.api.validation import service_model, validate
 
 
 def refusal(operation: str, params: object) -> ValidationException:
@@ -62,6 +66,72 @@ def test_timestamps_are_epoch_numbers() -> None:
     validate("PutEvents", {"Entries": [{"Time": 1767225600.5}]})
     with pytest.raises(SerializationException):
         validate("PutEvents", {"Entries": [{"Time": "2026-01-01T00:00:00Z"}]})
+
+
+NULL = "failed to satisfy constraint: Member must not be null"
+
+
+@pytest.mark.parametrize(("operation", "params", "path"), [
+    ("PutRule", {"Name": "r", "Description": None}, "description"),
+    ("PutTargets", {"Rule": "r", "Targets": [{"Id": "t", "Arn": "a", "RetryPolicy": {"MaximumRetryAttempts": None}}]},
+     "targets.1.member.retryPolicy.maximumRetryAttempts"),
+    ("PutTargets", {"Rule": "r", "Targets": [{"Id": "t", "Arn": "a", "DeadLetterConfig": None}]},
+     "targets.1.member.deadLetterConfig"),
+    ("PutTargets", {"Rule": "r", "Targets": [{"Id": "t", "Arn": "a", "InputTransformer": {
+        "InputPathsMap": {"s": None}, "InputTemplate": "<s>"}}]}, "targets.1.member.inputTransformer.inputPathsMap.s"),
+    ("PutEvents", {"Entries": [None]}, "entries.1.member"),
+    ("PutEvents", {"Entries": [{"Resources": ["a", None]}]}, "entries.1.member.resources.2.member"),
+    ("TagResource", {"ResourceARN": "a", "Tags": [{"Key": "k", "Value": None}]}, "tags.1.member.value"),
+])
+def test_a_null_is_refused_at_any_depth_naming_its_path(operation: str, params: dict[str, Any], path: str) -> None:
+    assert f"Value null at '{path}' {NULL}" in refusal(operation, params).message
+
+
+def test_nulls_are_reported_with_the_other_constraints() -> None:
+    target = {"Id": "x" * 65, "Arn": "a", "RetryPolicy": {"MaximumRetryAttempts": None}}
+    message = refusal("PutTargets", {"Rule": "r", "Targets": [target]}).message
+    assert message.startswith("2 validation errors detected: ")
+    assert "'targets.1.member.id'" in message and "'targets.1.member.retryPolicy.maximumRetryAttempts'" in message
+
+
+@pytest.mark.parametrize(("value", "wanted"), [("3", "an integer"), (2.5, "an integer"), ([3], "an integer")])
+def test_a_wrong_type_at_depth_is_a_serialization_error_naming_its_path(value: object, wanted: str) -> None:
+    target = {"Id": "t", "Arn": "a", "RetryPolicy": {"MaximumRetryAttempts": value}}
+    with pytest.raises(SerializationException) as exc:
+        validate("PutTargets", {"Rule": "r", "Targets": [target]})
+    assert exc.value.message.startswith(f"'targets.1.member.retryPolicy.maximumRetryAttempts' must be {wanted}, got")
+
+
+def _null_bodies(shape: Shape, path: str = "", seen: frozenset[str] = frozenset()) -> Iterator[tuple[Any, str]]:
+    """(body, path) for every member reachable from `shape`: a body holding null at that member,
+    and the containers leading to it, in the path form AWS's messages use."""
+    if shape.name in seen:
+        return  # a recursive shape: its members were reached already
+    seen = seen | {shape.name}
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():  # type: ignore[attr-defined]
+            here = f"{path}.{name[0].lower()}{name[1:]}" if path else f"{name[0].lower()}{name[1:]}"
+            yield {name: None}, here
+            for body, inner in _null_bodies(member, here, seen):
+                yield {name: body}, inner
+    elif shape.type_name == "list":
+        yield [None], f"{path}.1.member"
+        for body, inner in _null_bodies(shape.member, f"{path}.1.member", seen):  # type: ignore[attr-defined]
+            yield [body], inner
+    elif shape.type_name == "map":
+        yield {"k": None}, f"{path}.k"
+        for body, inner in _null_bodies(shape.value, f"{path}.k", seen):  # type: ignore[attr-defined]
+            yield {"k": body}, inner
+
+
+def test_every_operation_refuses_a_null_at_every_member() -> None:
+    checked = 0
+    for operation in service_model().operation_names:
+        shape = service_model().operation_model(operation).input_shape
+        for body, path in _null_bodies(shape) if shape is not None else ():
+            assert f"Value null at '{path}' {NULL}" in refusal(operation, body).message, (operation, path)
+            checked += 1
+    assert checked > 300  # the whole model was walked, not a corner of it
 
 
 def test_paging_continues_after_the_last_key_even_when_items_change() -> None:

@@ -1,8 +1,7 @@
-"""The event envelope: what is a valid event, and that both bus formats give back what went in."""
+"""The event envelope: what is a valid event, and that its JSON encoding gives back what went in."""
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,19 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
-from fastavro import schemaless_reader, schemaless_writer
 
 from streams.envelope import (
     FIELDS,
     MAX_EVENT_BYTES,
-    SCHEMA_PATH,
-    AvroCodec,
     InvalidEnvelope,
-    JsonCodec,
-    codec_for,
     decode_json,
     encode_json,
-    envelope_schema,
     new_event,
     validate,
 )
@@ -177,10 +170,8 @@ def test_every_door_refuses_the_same_events_for_the_same_reason(
         decode_json(orjson.dumps(event))
     with pytest.raises(InvalidEnvelope) as to_bus:
         encode_json(event)
-    with pytest.raises(InvalidEnvelope) as to_avro:
-        AvroCodec(1).encode(event)
-    assert from_bus.value.field == to_bus.value.field == to_avro.value.field == field
-    assert str(from_bus.value) == str(to_bus.value) == str(to_avro.value)
+    assert from_bus.value.field == to_bus.value.field == field
+    assert str(from_bus.value) == str(to_bus.value)
 
 
 def test_validate_refuses_an_event_that_is_not_a_dict() -> None:
@@ -230,7 +221,6 @@ def test_an_event_of_exactly_256_kb_is_accepted() -> None:
     event = event_of_size(MAX_EVENT_BYTES)
     validate(event)
     assert decode_json(encode_json(event)) == event
-    assert AvroCodec(1).decode(AvroCodec(1).encode(event)) == event
 
 
 def test_an_event_one_byte_over_256_kb_is_refused_everywhere() -> None:
@@ -239,7 +229,6 @@ def test_an_event_one_byte_over_256_kb_is_refused_everywhere() -> None:
         lambda: validate(event),
         lambda: encode_json(event),
         lambda: decode_json(orjson.dumps(event)),
-        lambda: AvroCodec(1).encode(event),
     ]
     for attempt in attempts:
         with pytest.raises(
@@ -353,154 +342,3 @@ def test_new_event_validates(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidEnvelope) as caught:
         new_event(**(arguments | changes))
     assert caught.value.field == field
-
-
-# --- Avro -----------------------------------------------------------------------------------
-
-
-def test_schema_is_the_envelope_under_avro_safe_names() -> None:
-    schema = orjson.loads(SCHEMA_PATH.read_bytes())
-    assert schema["namespace"] == "dev.busbar"
-    assert [field["name"] for field in schema["fields"]] == [name.replace("-", "_") for name in FIELDS]
-    replay = schema["fields"][-1]
-    assert replay["type"] == ["null", "string"] and replay["default"] is None
-    for field, json_name in zip(schema["fields"], FIELDS, strict=True):
-        assert f"JSON name: {json_name}." in field["doc"]
-
-
-@pytest.mark.parametrize("event", ROUND_TRIP_EVENTS.values(), ids=ROUND_TRIP_EVENTS.keys())
-def test_avro_round_trip_gives_back_the_same_envelope(event: dict[str, Any]) -> None:
-    codec = AvroCodec(3)
-    decoded = codec.decode(codec.encode(event))
-    assert decoded == event
-    assert list(decoded) == list(event)
-    assert orjson.dumps(decoded) == orjson.dumps(event)
-
-
-def test_avro_leaves_out_replay_name_when_not_set() -> None:
-    codec = AvroCodec(1)
-    assert "replay-name" not in codec.decode(codec.encode(full_event()))
-    assert codec.decode(codec.encode(full_event(**{"replay-name": "r"})))["replay-name"] == "r"
-
-
-def test_avro_uses_confluent_wire_format() -> None:
-    event = full_event(**{"replay-name": "r"})
-    data = AvroCodec(0x01020304).encode(event)
-    assert data[0] == 0
-    assert data[1:5] == bytes([1, 2, 3, 4])
-    # Any Schema Registry-aware consumer holding the schema can read the body on its own.
-    record = schemaless_reader(io.BytesIO(data[5:]), envelope_schema(), None)
-    assert record["detail_type"] == "Order Placed"
-    assert record["replay_name"] == "r"
-    assert orjson.loads(record["detail"]) == event["detail"]
-
-
-def test_avro_refuses_a_wrong_magic_byte() -> None:
-    data = AvroCodec(1).encode(full_event())
-    with pytest.raises(InvalidEnvelope, match="wrong magic byte 1.*expected 0") as caught:
-        AvroCodec(1).decode(b"\x01" + data[1:])
-    assert caught.value.field is None
-
-
-def test_avro_refuses_a_json_record() -> None:
-    with pytest.raises(InvalidEnvelope, match="wrong magic byte 123"):
-        AvroCodec(1).decode(encode_json(full_event()))
-
-
-def test_avro_refuses_an_unknown_schema_id() -> None:
-    data = AvroCodec(8).encode(full_event())
-    with pytest.raises(InvalidEnvelope, match="unknown schema id 8.*id 1") as caught:
-        AvroCodec(1).decode(data)
-    assert caught.value.field is None
-
-
-@pytest.mark.parametrize("keep", [0, 1, 4])
-def test_avro_refuses_a_record_shorter_than_the_header(keep: int) -> None:
-    data = AvroCodec(1).encode(full_event())
-    with pytest.raises(InvalidEnvelope, match=f"{keep} bytes, shorter than the 5-byte wire header") as caught:
-        AvroCodec(1).decode(data[:keep])
-    assert caught.value.field is None
-
-
-def test_avro_refuses_every_truncated_body() -> None:
-    data = AvroCodec(1).encode(full_event(**{"replay-name": "r"}))
-    for keep in range(5, len(data)):
-        with pytest.raises(InvalidEnvelope, match="Avro body is truncated") as caught:
-            AvroCodec(1).decode(data[:keep])
-        assert caught.value.field is None
-
-
-def test_avro_refuses_bytes_after_the_record() -> None:
-    data = AvroCodec(1).encode(full_event())
-    with pytest.raises(InvalidEnvelope, match="3 bytes after the record"):
-        AvroCodec(1).decode(data + b"abc")
-
-
-def avro_bytes(**changes: Any) -> bytes:
-    """A record a foreign producer could write with our schema, valid Avro but maybe not a valid envelope."""
-    record = {name.replace("-", "_"): value for name, value in full_event().items()}
-    record["detail"] = "{}"
-    record.update(changes)
-    out = io.BytesIO(b"\x00\x00\x00\x00\x01")
-    out.seek(5)
-    schemaless_writer(out, envelope_schema(), record)
-    return out.getvalue()
-
-
-@pytest.mark.parametrize(
-    ("changes", "field", "message"),
-    [
-        ({"detail": "{not json"}, "detail", "detail: not valid JSON text"),
-        ({"detail": "[1, 2]"}, "detail", "detail: must be a JSON object, got array"),
-        ({"time": "tomorrow"}, "time", "not an RFC 3339 timestamp"),
-        ({"source": ""}, "source", "must not be empty"),
-    ],
-)
-def test_avro_decode_validates_what_it_reads(changes: dict[str, Any], field: str, message: str) -> None:
-    with pytest.raises(InvalidEnvelope, match=message) as caught:
-        AvroCodec(1).decode(avro_bytes(**changes))
-    assert caught.value.field == field
-
-
-@pytest.mark.parametrize(
-    "missing", [name for name in FIELDS if name not in ("source", "detail-type", "detail", "replay-name")]
-)
-def test_avro_encode_needs_a_complete_envelope(missing: str) -> None:
-    """A raw producer's partial JSON event is valid, but Avro has no way to say 'absent'."""
-    event = without(missing)
-    validate(event)
-    with pytest.raises(InvalidEnvelope, match="an Avro envelope carries every field") as caught:
-        AvroCodec(1).encode(event)
-    assert caught.value.field == missing
-
-
-@pytest.mark.parametrize("schema_id", [-1, 2**32])
-def test_avro_schema_id_must_fit_four_bytes(schema_id: int) -> None:
-    with pytest.raises(ValueError, match=str(schema_id)):
-        AvroCodec(schema_id)
-
-
-# --- codec_for ------------------------------------------------------------------------------
-
-
-def test_codec_for_json() -> None:
-    codec = codec_for("json")
-    assert isinstance(codec, JsonCodec)
-    event = full_event()
-    assert codec.encode(event) == encode_json(event)
-    assert codec.decode(codec.encode(event)) == event
-
-
-def test_codec_for_avro_uses_the_schema_id() -> None:
-    codec = codec_for("avro", schema_id=9)
-    assert isinstance(codec, AvroCodec)
-    data = codec.encode(full_event())
-    assert data[:5] == b"\x00\x00\x00\x00\x09"
-    assert codec.decode(data) == full_event()
-    assert codec_for("avro").encode(full_event())[:5] == b"\x00\x00\x00\x00\x01"
-
-
-@pytest.mark.parametrize("fmt", ["protobuf", "JSON", ""])
-def test_codec_for_an_unknown_format_names_it(fmt: str) -> None:
-    with pytest.raises(ValueError, match=f"unknown envelope format {fmt!r}"):
-        codec_for(fmt)

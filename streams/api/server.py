@@ -123,7 +123,19 @@ def _parse(body: bytes) -> object:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise SerializationException(f"The request body is not valid JSON: {exc}") from None
+        raise SerializationException(_invalid_utf8(body) or f"The request body is not valid JSON: {exc}") from None
+
+
+def _invalid_utf8(body: bytes) -> str | None:
+    """Where the body stops being UTF-8, or None if it is UTF-8. orjson reports any such body as
+    "surrogates not allowed", which misleads about a plain stray byte such as 0xff; only a
+    body orjson already refused is decoded again, so valid requests pay nothing for this."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"The request body is not valid UTF-8: byte 0x{body[exc.start]:02x} at byte offset "
+                f"{exc.start} ({exc.reason}).")
+    return None
 
 
 def _error_response(exc: ApiError, request_id: str) -> web.Response:

@@ -10,6 +10,10 @@ Wrong JSON types are SerializationException (the body cannot be read as the oper
 shape, as AWS answers); broken constraints are one ValidationException listing all of them,
 in AWS's "N validation errors detected: Value ... at 'path' failed to satisfy constraint: ..."
 form, so messages users paste into searches match AWS's.
+
+A null is refused wherever it stands, required member or not, at any depth: handlers and the
+router read a stored member as present-and-typed, so a null that slipped through would be
+stored and only fail later, when an event is routed (`"MaximumRetryAttempts": null` did).
 """
 
 from __future__ import annotations
@@ -81,9 +85,15 @@ def _fail(errors: list[str], shape: Shape, value: Any, path: str, constraint: st
     errors.append(f"Value {_shown(shape, value)} at '{path}' failed to satisfy constraint: Member must {constraint}")
 
 
+def _null(errors: list[str], path: str) -> None:
+    errors.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
+
+
 def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
-    kind = shape.type_name
-    checker = _CHECKERS.get(kind)
+    if value is None:
+        _null(errors, path)
+        return
+    checker = _CHECKERS.get(shape.type_name)
     if checker is not None:
         checker(shape, value, path, errors)
 
@@ -91,11 +101,10 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
 def _check_structure(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     _expect(isinstance(value, dict), "an object", value, path)
     for name in shape.required_members:
-        if value.get(name) is None:
-            errors.append(f"Value null at '{_member_path(path, name)}' failed to satisfy constraint: "
-                          "Member must not be null")
+        if name not in value:
+            _null(errors, _member_path(path, name))
     for name, member in shape.members.items():
-        if value.get(name) is not None:
+        if name in value:
             _check(member, value[name], _member_path(path, name), errors)
 
 
@@ -103,10 +112,7 @@ def _check_list(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     _expect(isinstance(value, list), "an array", value, path)
     _check_length(shape, value, path, errors)
     for index, item in enumerate(value, start=1):
-        if item is None:
-            errors.append(f"Value null at '{path}.{index}.member' failed to satisfy constraint: Member must not be null")
-        else:
-            _check(shape.member, item, f"{path}.{index}.member", errors)
+        _check(shape.member, item, f"{path}.{index}.member", errors)
 
 
 def _check_map(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
@@ -114,7 +120,6 @@ def _check_map(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     _check_length(shape, value, path, errors)
     for key, item in value.items():
         _check(shape.key, key, f"{path}.key", errors)
-        _expect(item is not None, "a value", item, f"{path}.{key}")
         _check(shape.value, item, f"{path}.{key}", errors)
 
 

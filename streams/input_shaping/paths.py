@@ -9,7 +9,7 @@ per-event hot path, so paths are evaluated here with plain loops.
 
 Following Jayway JsonPath, the usual Java implementation, a path with a wildcard is
 *indefinite* and always yields a list of its matches, possibly empty; any other path yields
-the single value it names, or :data:`MISSING`.
+the single value it names, or :data:`NOT_FOUND`.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from streams.input_shaping.errors import InvalidInputSpec
 MAX_PATH_LENGTH: Final = 256
 
 
-class _Missing:
-    """Type of :data:`MISSING`, so a JSON ``null`` found in the event stays distinguishable."""
+class _NotFound:
+    """Type of :data:`NOT_FOUND`, so a JSON ``null`` found in the event stays distinguishable."""
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "MISSING"
+        return "NOT_FOUND"
 
 
-MISSING: Final = _Missing()
+NOT_FOUND: Final = _NotFound()
 
 
 class _Wildcard:
@@ -57,7 +57,7 @@ class CompiledPath:
         self.definite = not any(step is _WILDCARD for step in steps)
 
     def find(self, document: Any) -> Any:
-        """The value at this path, :data:`MISSING`, or for a wildcard path the list of matches."""
+        """The value at this path, :data:`NOT_FOUND`, or for a wildcard path the list of matches."""
         if self.definite:
             return _find_definite(self.steps, document)
         return _find_all(self.steps, document)
@@ -68,17 +68,17 @@ def _find_definite(steps: tuple[Step, ...], node: Any) -> Any:
     for step in steps:
         if type(step) is str:
             if not isinstance(node, dict):
-                return MISSING
-            node = node.get(step, MISSING)
-            if node is MISSING:
-                return MISSING
+                return NOT_FOUND
+            node = node.get(step, NOT_FOUND)
+            if node is NOT_FOUND:
+                return NOT_FOUND
         else:
             if not isinstance(node, list):
-                return MISSING
+                return NOT_FOUND
             try:
                 node = node[step]  # type: ignore[index]
             except IndexError:
-                return MISSING
+                return NOT_FOUND
     return node
 
 

@@ -10,7 +10,7 @@ from typing import Any, Final
 import orjson
 
 from streams.input_shaping.errors import InvalidInputSpec
-from streams.input_shaping.paths import MISSING, CompiledPath, compile_path
+from streams.input_shaping.paths import NOT_FOUND, CompiledPath, compile_path
 from streams.input_shaping.template import CompiledTemplate, compile_template, dumps
 
 MAX_INPUT_LENGTH: Final = 8192
@@ -60,7 +60,7 @@ class _Path(InputShaper):
 
     def shape(self, event: dict[str, Any], raw: bytes, *, rule_arn: str, rule_name: str, ingestion_time: str) -> bytes:
         value = self._path.find(event)
-        return b"null" if value is MISSING else dumps(value)
+        return b"null" if value is NOT_FOUND else dumps(value)
 
 
 class _Transformer(InputShaper):

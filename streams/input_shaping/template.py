@@ -20,7 +20,7 @@ from typing import Any, Final
 import orjson
 
 from streams.input_shaping.errors import InvalidInputSpec
-from streams.input_shaping.paths import MISSING, CompiledPath
+from streams.input_shaping.paths import NOT_FOUND, CompiledPath
 
 RULE_ARN: Final = "aws.events.rule-arn"
 RULE_NAME: Final = "aws.events.rule-name"
@@ -78,7 +78,7 @@ class CompiledTemplate:
                 append(payload)
             elif kind == _VALUE:
                 value = values[payload]
-                append(b'""' if value is MISSING else dumps(value))
+                append(b'""' if value is NOT_FOUND else dumps(value))
             elif kind == _IN_STRING:
                 append(_in_string(values[payload]))
             elif kind == _EVENT_JSON_VALUE:
@@ -105,7 +105,7 @@ def _in_string(value: Any) -> bytes:
     """
     if type(value) is str:
         return dumps(value)[1:-1]
-    if value is MISSING:
+    if value is NOT_FOUND:
         return b""
     if isinstance(value, dict | list):
         return dumps(_without_quotes(value))[1:-1]

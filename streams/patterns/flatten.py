@@ -24,16 +24,17 @@ SlotValues = dict[int, Any]
 Extractor = Callable[[dict[str, Any]], "SlotValues | None"]
 
 
-class _Missing:
-    """Type of MISSING, so generated code can tell "absent" from JSON null with one `is`."""
+class _NoValue:
+    """Type of NO_VALUE: the event has no value at a path (what `exists: false` matches); generated
+    code tells it from JSON null with one `is`."""
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "MISSING"
+        return "NO_VALUE"
 
 
-MISSING: Final = _Missing()
+NO_VALUE: Final = _NoValue()
 _LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
 # Past these sizes straight-line code stops paying: each event would do one dict lookup per
 # used key even when the event has few keys, and compiling it on every change of the used
@@ -120,7 +121,7 @@ def build_extractor(root: TrieNode, slots: Mapping[Path, int]) -> Extractor | No
     ):
         return None
     lines.append("    return out")
-    namespace: dict[str, Any] = {"M": MISSING, "LEAF": _LEAF_TYPES, "leaves": _leaves}
+    namespace: dict[str, Any] = {"M": NO_VALUE, "LEAF": _LEAF_TYPES, "leaves": _leaves}
     exec(compile("\n".join(lines), "<busbar used-path extractor>", "exec"), namespace)  # noqa: S102 - source built above from repr()'d keys only
     return namespace["extract"]  # type: ignore[no-any-return]
 

@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .cidr import parse_ip
-from .flatten import MISSING
+from .flatten import NO_VALUE
 from .numeric import MAX_KEY, MIN_KEY, exact_key, numeric_key
 from .predicates import (
     Absent,
@@ -245,7 +245,7 @@ class PathIndex:
         """The common case (source, detail-type, states): one dict lookup per value.
 
         Rule-set walks do this lookup inline on `exact_str`; this serves the array-rule
-        walk. MISSING is no key, and exact-only means nothing is Absent.
+        walk. NO_VALUE is no key, and exact-only means nothing is Absent.
         """
         if value.__class__ is list:
             return exact_hits(self.exact_str, value)
@@ -328,12 +328,12 @@ class PathIndex:
             raise TypeError(f"unindexed predicate {p!r}")
 
     def _match_any(self, value: Any) -> list[Child]:
-        """Children whose condition holds for a path's value: MISSING, a leaf or a list of leaves.
+        """Children whose condition holds for a path's value: NO_VALUE, a leaf or a list of leaves.
 
         May list a child more than once; callers deduplicate. Callers must not modify the
         returned list, which can be one of the index's own.
         """
-        if value is MISSING:
+        if value is NO_VALUE:
             return self.absent
         hits: list[Child] = list(self.exists)
         if value.__class__ is list:

@@ -32,7 +32,7 @@ from typing import Any
 from .compiler import Branch, Condition
 from .consistency import compatible_with_all
 from .flatten import (
-    MISSING,
+    NO_VALUE,
     Context,
     Path,
     SlotValues,
@@ -243,7 +243,7 @@ class RuleSet:
         push = stack.extend
         append = stack.append
         get = values.get
-        missing = MISSING
+        missing = NO_VALUE
         slots = self._slots
         max_tails = _MAX_TAILS
         while stack:
@@ -310,7 +310,7 @@ class RuleSet:
             for path, index in node.paths.items():
                 present = values.get(path)
                 if not present:
-                    reached = [(child, chosen) for child in index.match(MISSING)]
+                    reached = [(child, chosen) for child in index.match(NO_VALUE)]
                 else:
                     reached = []
                     for value, ctx in present:

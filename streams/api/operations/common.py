@@ -19,7 +19,7 @@ import orjson
 from streams.api.errors import InvalidEventPatternException, ResourceNotFoundException, ValidationException
 from streams.arns import bus_arn, parse_bus_or_rule_arn, rule_arn
 from streams.config_store import ConfigStore
-from streams.model import DEFAULT_BUS, Model, Record
+from streams.model import DEFAULT_BUS, RULE_FIELDS, Model, Record
 from streams.patterns import EventPattern, InvalidEventPattern, compile_pattern
 from streams.settings import Settings
 from streams.topics import TopicNames
@@ -29,8 +29,6 @@ Params = dict[str, Any]
 Response = dict[str, Any]
 
 PAGE_SIZE = 100  # the model's LimitMax100: what a page holds when the caller gives no Limit
-# DescribeRule/ListRules fields copied from the stored rule when present
-RULE_FIELDS = ("EventPattern", "ScheduleExpression", "State", "Description", "RoleArn")
 
 
 class EventSink(Protocol):

@@ -10,7 +10,6 @@ import re
 
 from streams.api.errors import LimitExceededException, ValidationException
 from streams.api.operations.common import (
-    RULE_FIELDS,
     Context,
     Params,
     Response,
@@ -21,7 +20,7 @@ from streams.api.operations.common import (
     require_rule,
     rule_view,
 )
-from streams.model import DEFAULT_BUS, Record, rule_key
+from streams.model import DEFAULT_BUS, RULE_FIELDS, Record, rule_key
 
 STATES = ("ENABLED", "DISABLED")
 # Stored from PutRule as given; omitted ones are cleared, as AWS's PutRule replaces the rule.

@@ -25,7 +25,8 @@ from streams.arns import parse_target_arn
 from streams.input_shaping import InvalidInputSpec, compile_input
 from streams.model import rule_key
 
-Target = dict[str, Any]
+# A target as PutTargets receives and ListTargetsByRule returns it (the JSON the API speaks).
+TargetSpec = dict[str, Any]
 
 
 def _unique_ids(ids: list[str]) -> None:
@@ -34,7 +35,7 @@ def _unique_ids(ids: list[str]) -> None:
         raise ValidationException(f"Target Id(s) {', '.join(repeated)} appear more than once in the request.")
 
 
-def _target_error(target: Target) -> str | None:
+def _target_error(target: TargetSpec) -> str | None:
     """Why busbar cannot deliver to this target (its ARN or its dead-letter ARN), or None."""
     arns = [("Arn", target["Arn"])]
     if (target.get("DeadLetterConfig") or {}).get("Arn"):
@@ -50,10 +51,10 @@ def _target_error(target: Target) -> str | None:
 async def put_targets(ctx: Context, params: Params) -> Response:
     bus = bus_name(ctx, params.get("EventBusName"))
     rule = params["Rule"]
-    targets: list[Target] = params["Targets"]
+    targets: list[TargetSpec] = params["Targets"]
     _unique_ids([target["Id"] for target in targets])
     failed: list[Response] = []
-    accepted: list[Target] = []
+    accepted: list[TargetSpec] = []
     for target in targets:
         try:
             compile_input(target)
@@ -61,7 +62,7 @@ async def put_targets(ctx: Context, params: Params) -> Response:
             raise ValidationException(f"Target {target['Id']} is not valid: {exc}") from None
         error = _target_error(target)
         if error is None:
-            accepted.append({key: value for key, value in target.items() if value is not None})
+            accepted.append(target)
         else:
             failed.append({"TargetId": target["Id"], "ErrorCode": "ValidationException", "ErrorMessage": error})
     async with ctx.write_lock:

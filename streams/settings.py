@@ -47,6 +47,16 @@ SETTINGS: dict[str, Setting] = {
         "BUSBAR_ROUTER_LINGER_MS", "20",
         "How long the router's producer gathers target records into a batch (latency vs. broker load).",
     ),
+    "group_protocol": Setting(
+        "BUSBAR_GROUP_PROTOCOL", "consumer",
+        "Consumer group protocol of the routers: consumer (Kafka 4's, KIP-848: every bus's partitions spread over "
+        "the workers, rebalances never stop the group) or classic (brokers before Kafka 4.0).",
+    ),
+    "instance_id": Setting(
+        "BUSBAR_INSTANCE_ID", "",
+        "Stable identity of this worker in its group (static membership): a worker restarted with the same id "
+        "takes its partitions back at once; one that stops for good keeps them until the session times out.",
+    ),
     "max_targets_per_rule": Setting("BUSBAR_MAX_TARGETS_PER_RULE", "5", "Targets one rule may have (AWS: 5)."),
     "max_rules_per_bus": Setting("BUSBAR_MAX_RULES_PER_BUS", "300", "Rules one event bus may have (AWS: 300)."),
     "max_request_bytes": Setting(
@@ -72,6 +82,8 @@ class Settings:
     kafka_lib: Path
     clusters: str
     router_linger_ms: int
+    group_protocol: str
+    instance_id: str
     max_targets_per_rule: int
     max_rules_per_bus: int
     max_request_bytes: int

@@ -28,15 +28,15 @@ RATE = 5_000  # events/s offered, so that the kill lands while events are still 
 KILL_AFTER_S = 1.5
 
 
-def wait_members(bootstrap: str, group: str, count: int, timeout: float = 60.0) -> None:
-    """Until `count` routers are in the group, each owning partitions."""
+def wait_members(bootstrap: str, group: str, count: int, timeout: float = 60.0) -> list[set[tuple[str, int]]]:
+    """Until `count` routers are in the group, each owning partitions; what each owns."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         description = admin.describe_consumer_groups([group])[group].result()
         members = [m for m in description.members if m.assignment.topic_partitions]
         if len(members) == count:
-            return
+            return [{(tp.topic, tp.partition) for tp in m.assignment.topic_partitions} for m in members]
         time.sleep(0.3)
     raise AssertionError(f"{group} did not reach {count} members with partitions within {timeout}s")
 
@@ -67,7 +67,9 @@ def test_every_event_arrives_when_one_of_two_workers_is_killed(kafka_bootstrap: 
         store.start()
         store.write(*rule("default", "all", {"source": ["load"]}, [{"Id": "t", "Arn": topic_arn(target)}]))
         store.stop()
-        wait_members(kafka_bootstrap, f"{prefix}-router", 2)
+        owned = wait_members(kafka_bootstrap, f"{prefix}-router", 2)
+        # One bus is served by both workers: its partitions are spread, not the topic handed whole to one.
+        assert all(any(topic == names.bus("default") for topic, _ in partitions) for partitions in owned), owned
 
         events = [orjson.dumps(event("load", {"n": n})) for n in range(EVENTS)]
         producing = threading.Thread(target=put_steadily, args=(kafka_bootstrap, names.bus("default"), events))

@@ -64,11 +64,6 @@ CONSUMER_CONFIG: dict[str, Any] = {
     "auto.offset.reset": "earliest",
     # Regex subscriptions see topics created later only at a metadata refresh.
     "topic.metadata.refresh.interval.ms": 1000,
-    # Cooperative: a bus added at run time does not stop every partition for a rebalance.
-    "partition.assignment.strategy": "cooperative-sticky",
-    # A killed worker's partitions move to the others after this, not after the default 45 s.
-    "session.timeout.ms": 10_000,
-    "heartbeat.interval.ms": 1_000,
     # A fetch returns at 64 KB or after 10 ms: with librdkafka's defaults (1 byte, 500 ms) every
     # produce request on a bus completed a fetch, and at 2,000 events/s those requests were a
     # good part of a co-located broker's CPU. 10 ms is the most this adds to an event's latency.
@@ -76,6 +71,31 @@ CONSUMER_CONFIG: dict[str, Any] = {
     "fetch.wait.max.ms": 10,
     "log_level": 3,
 }
+GROUP_PROTOCOLS: dict[str, dict[str, Any]] = {
+    # Kafka 4's protocol (KIP-848): the broker assigns, incrementally (a join or a leave moves only
+    # the partitions that change owner, nobody stops), and its range assignor spreads each bus
+    # topic's partitions over the workers, so a hot bus is served by all of them. (The classic
+    # cooperative-sticky assignor balanced partition counts by handing out whole topics: with two
+    # buses and two workers, each bus went to one worker.) Session timeout and heartbeats are
+    # the broker's settings here (group.consumer.*).
+    "consumer": {"group.protocol": "consumer", "group.remote.assignor": "range"},
+    # Brokers before 4.0: cooperative, so a bus added at run time stops no partition; a killed
+    # worker's partitions move to the others after the session timeout, not the default 45 s.
+    "classic": {"partition.assignment.strategy": "cooperative-sticky", "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 1_000},
+}
+
+
+def consumer_config(settings: Settings) -> dict[str, Any]:
+    """The router's consumer settings; ValueError naming a group protocol busbar does not know."""
+    protocol = GROUP_PROTOCOLS.get(settings.group_protocol)
+    if protocol is None:
+        raise ValueError(f"BUSBAR_GROUP_PROTOCOL={settings.group_protocol!r}: use {' or '.join(GROUP_PROTOCOLS)}")
+    config = {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-router",
+              **CONSUMER_CONFIG, **protocol}
+    if settings.instance_id:
+        config["group.instance.id"] = settings.instance_id
+    return config
 
 
 # Young-generation size for the collector once routing starts: each event allocates a dozen
@@ -106,7 +126,9 @@ class RouterService(Subsystem):
         self._settings = settings
         self._topics = TopicNames(settings.topic_prefix)
         self._config = config
-        self._clusters_spec = parse_clusters(settings.clusters)  # a typo fails the worker at start, not later
+        # A typo fails the worker at start, not later.
+        self._clusters_spec = parse_clusters(settings.clusters)
+        consumer_config(settings)
         self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,8 +170,7 @@ class RouterLoop:
         self._index = RulesIndex(self._compile_target, lambda bus, rule: rule_arn(settings.region, settings.account,
                                                                                  bus, rule))
         self._dispatcher = Dispatcher(self._index, self._outbox, topics)
-        self._consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
-                                   "group.id": f"{settings.app_id}-router", **CONSUMER_CONFIG})
+        self._consumer = Consumer(consumer_config(settings))
         self._lag_partitions: set[tuple[str, int]] = set()
         self._lag_at = 0.0
         self._settled: dict[tuple[str, int], int] = {}  # settled, not yet committed: next offset per partition

@@ -1,0 +1,19 @@
+"""Schedule expressions (rate, cron, at) validated as AWS does, and their firing times.
+
+Pure code with no Kafka import: the API validates with it and the firing service asks it when
+each schedule fires next.
+"""
+
+from streams.schedules.expressions import (
+    At,
+    CronExpression,
+    Expression,
+    InvalidScheduleExpression,
+    Rate,
+    Timing,
+    parse_expression,
+)
+from streams.schedules.zones import InvalidTimeZone, zone
+
+__all__ = ["At", "CronExpression", "Expression", "InvalidScheduleExpression", "InvalidTimeZone", "Rate", "Timing",
+           "parse_expression", "zone"]

@@ -1,4 +1,5 @@
-"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server.
+"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server
+(and, through streams.api.scheduler, EventBridge Scheduler's rest-json routes).
 
 botocore sends every operation as `POST /` with `X-Amz-Target: AWSEvents.<Operation>` and a
 JSON body, and reads errors from `__type`/`message`; speaking exactly that lets boto3 (and
@@ -34,6 +35,7 @@ from streams.api.errors import (
 )
 from streams.api.operations.common import Context
 from streams.api.operations.events import KafkaEventSink
+from streams.api.scheduler import SchedulerApi
 from streams.config_store import ConfigStore
 from streams.settings import Settings
 from streams.topics import TopicNames
@@ -69,13 +71,13 @@ class ApiServer(mode.Service):
         request_id = str(uuid.uuid4())
         operation = request.headers.get("X-Amz-Target", "?")
         try:
-            body = await self._read_body(request)
+            body = await self.read_body(request)
             if self.credentials is not None:
                 sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
                              request.headers, body, self.credentials, region=self.ctx.settings.region)
             operation = operation_of(request.headers.get("X-Amz-Target"))
             params = _parse(body)
-            await self._wait_ready()
+            await self.wait_ready()
             result = await dispatch(self.ctx, operation, params)
         except ApiError as exc:
             log.info("%s refused (request %s): %s", operation, request_id, exc)
@@ -87,7 +89,7 @@ class ApiServer(mode.Service):
         return web.Response(body=orjson.dumps(result), status=200,
                             headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id})
 
-    async def _read_body(self, request: web.Request) -> bytes:
+    async def read_body(self, request: web.Request) -> bytes:
         limit = self.ctx.settings.max_request_bytes
         if (request.content_length or 0) > limit * DRAIN_FACTOR:
             raise _too_large(limit)
@@ -103,7 +105,7 @@ class ApiServer(mode.Service):
             raise _too_large(limit)
         return b"".join(chunks)
 
-    async def _wait_ready(self) -> None:
+    async def wait_ready(self) -> None:
         """Requests may arrive before the config is loaded; answering them from an empty model
         would report existing buses and rules as missing."""
         try:
@@ -142,4 +144,5 @@ def install(app: faust.App, *, settings: Settings, topics: TopicNames, config_st
     sink = KafkaEventSink(settings.kafka_bootstrap)
     server = ApiServer(Context(settings, topics, config_store, sink), credentials, sink)
     app.web.web_app.router.add_post("/", server.handle)
+    SchedulerApi(server).add_routes(app.web.web_app.router)  # EventBridge Scheduler's rest-json routes
     return app.service(server)  # type: ignore[arg-type]  # Faust takes instances too

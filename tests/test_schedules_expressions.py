@@ -12,7 +12,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from streams.schedules import InvalidScheduleExpression, InvalidTimeZone, Timing, parse_expression, zone
+from streams.schedules import (
+    InvalidScheduleExpression,
+    InvalidTimeZone,
+    Timing,
+    parse_expression,
+    rule_timing,
+    schedule_timing,
+    zone,
+)
 
 JAN_1_2026 = datetime(2026, 1, 1, tzinfo=UTC)  # a Thursday
 
@@ -202,8 +210,10 @@ def test_rate_units(expression: str, seconds: int) -> None:
 
 def test_window_and_anchor() -> None:
     start, end = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
+    # StartDate may fire itself; EndDate is the time "before which" a schedule fires
     assert firings("cron(0 10 * * ? *)", JAN_1_2026, 5, start=start, end=end) == [
-        "2026-02-01T10:00:00+00:00", "2026-02-02T10:00:00+00:00", "2026-02-03T10:00:00+00:00"]
+        "2026-02-01T10:00:00+00:00", "2026-02-02T10:00:00+00:00"]
+    assert firings("cron(0 0 * * ? *)", JAN_1_2026, 1, start=start) == ["2026-02-01T00:00:00+00:00"]
     # a rate with StartDate counts from StartDate, which fires itself
     assert firings("rate(6 hours)", JAN_1_2026, 2, start=start) == [
         "2026-02-01T00:00:00+00:00", "2026-02-01T06:00:00+00:00"]
@@ -261,3 +271,24 @@ def test_refused_with_the_problem_named(expression: str, reason: str) -> None:
         parse_expression(expression)
     assert reason in str(exc.value)
     assert expression in str(exc.value)
+
+
+# --- timings of stored records ------------------------------------------------------------------------
+def test_schedule_record_timing() -> None:
+    created = datetime(2026, 1, 1, 8, 0, tzinfo=UTC).timestamp()
+    record = {"Name": "s", "GroupName": "default", "ScheduleExpression": "rate(1 hour)", "CreationDate": created}
+    assert schedule_timing(record).upcoming(JAN_1_2026, 2) == [
+        datetime(2026, 1, 1, 8, 0, tzinfo=UTC), datetime(2026, 1, 1, 9, 0, tzinfo=UTC)]
+    zoned = {**record, "ScheduleExpression": "cron(0 9 * * ? *)", "ScheduleExpressionTimezone": "Asia/Tokyo",
+             "StartDate": datetime(2026, 3, 1, tzinfo=UTC).timestamp(),
+             "EndDate": datetime(2026, 3, 3, tzinfo=UTC).timestamp()}
+    assert schedule_timing(zoned).upcoming(JAN_1_2026, 5) == [  # 09:00 in Tokyo, EndDate itself excluded
+        datetime(2026, 3, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 2, 0, 0, tzinfo=UTC)]
+
+
+def test_rule_timing_is_utc_and_clock_aligned() -> None:
+    after = datetime(2026, 1, 1, 10, 3, 20, tzinfo=UTC)
+    assert rule_timing({"ScheduleExpression": "rate(5 minutes)"}).upcoming(after, 2) == [
+        datetime(2026, 1, 1, 10, 5, tzinfo=UTC), datetime(2026, 1, 1, 10, 10, tzinfo=UTC)]
+    assert rule_timing({"ScheduleExpression": "cron(0 12 ? * MON *)"}).next_after(after) == datetime(
+        2026, 1, 5, 12, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ from streams.schedules.expressions import (
     Timing,
     parse_expression,
 )
+from streams.schedules.records import rule_timing, schedule_timing
 from streams.schedules.zones import InvalidTimeZone, zone
 
 __all__ = ["At", "CronExpression", "Expression", "InvalidScheduleExpression", "InvalidTimeZone", "Rate", "Timing",
-           "parse_expression", "zone"]
+           "parse_expression", "rule_timing", "schedule_timing", "zone"]

@@ -150,9 +150,9 @@ class Timing:
             return self.expression.next_after(after, self.tz, self.anchor)
         anchor = self.start or self.anchor
         if self.start is not None and after < self.start:
-            after = self.start - timedelta(microseconds=1)  # a firing at StartDate itself counts
+            after = self.start - timedelta(microseconds=1)  # StartDate: firings "on, or after" it
         instant = self.expression.next_after(after, self.tz, anchor)
-        if instant is None or (self.end is not None and instant > self.end):
+        if instant is None or (self.end is not None and instant >= self.end):  # EndDate: "before which"
             return None
         return instant
 

@@ -78,6 +78,13 @@ def test_year_field_reaches_2199_and_ends() -> None:
     assert firings("cron(0 0 1 1 ? 2025)", JAN_1_2026, 1) == []
 
 
+@pytest.mark.parametrize("expression", [
+    "cron(0 10 30 FEB ? *)", "cron(0 9 31W FEB ? *)", "cron(0 10 ? FEB 2#5 2026)", "cron(0 10 ? * 6L 2025)",
+])
+def test_expressions_that_never_fire_again_end(expression: str) -> None:
+    assert firings(expression, JAN_1_2026, 1) == []
+
+
 def test_strictly_after() -> None:
     at_ten = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
     assert firings("cron(0 10 * * ? *)", at_ten, 1) == ["2026-01-06T10:00:00+00:00"]

@@ -46,9 +46,8 @@ class Route:
 
 
 def routes(operations: list[str]) -> list[Route]:
-    model = service_model()
-    return [Route(name, model.operation_model(name).http["method"], model.operation_model(name).http["requestUri"])
-            for name in operations]
+    https = {name: service_model().operation_model(name).http for name in operations}
+    return [Route(name, http["method"], http["requestUri"]) for name, http in https.items()]
 
 
 def decode_request(operation: str, path_members: Mapping[str, str], query: Mapping[str, str],

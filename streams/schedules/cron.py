@@ -91,6 +91,8 @@ class Cron:
                 candidate: datetime = self._iterator.get_next(datetime, start_time=after)
             except CroniterBadDateError:
                 return None
+            if candidate.year > LAST_YEAR:  # croniter's '*' year has no end; AWS's stops at 2199
+                return None
             if self.nearest_weekday is None:
                 return candidate
             day = nearest_weekday(candidate.year, candidate.month, self.nearest_weekday)

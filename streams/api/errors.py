@@ -131,10 +131,6 @@ class ValidationException(ApiError):
     """
 
 
-class ConflictException(ApiError, status=409):
-    """Scheduler's code for a schedule or group that already exists (its model gives it 409)."""
-
-
 class SerializationException(ApiError):
     """The body is not JSON, or a member has the wrong JSON type."""
 

@@ -7,12 +7,18 @@ worker ever sees schedules of a group that is gone.
 
 from __future__ import annotations
 
-from streams.api.errors import ConflictException, ResourceNotFoundException, ValidationException
+from streams.api.errors import ApiError, ResourceNotFoundException, ValidationException
 from streams.api.operations.common import Context, Params, Response, now, paginate
 from streams.arns import schedule_group_arn
 from streams.model import DEFAULT_SCHEDULE_GROUP, Record, schedule_group_key, schedule_key
 
 ACTIVE = "ACTIVE"
+
+
+def conflict(message: str) -> ApiError:
+    """Scheduler's code for something that already exists; the events API has no such code, so
+    it is no ApiError subclass (whose statuses follow the events API's JSON 1.1 rules)."""
+    return ApiError(message, code="ConflictException", status=409)
 
 
 def require_schedule_group(ctx: Context, group: str) -> Record:
@@ -33,7 +39,7 @@ async def create_schedule_group(ctx: Context, params: Params) -> Response:
     name = params["Name"]
     async with ctx.write_lock:
         if ctx.model.schedule_group(name) is not None:
-            raise ConflictException(f"Schedule group {name} already exists.")
+            raise conflict(f"Schedule group {name} already exists.")
         created = now()
         await ctx.store.awrite(schedule_group_key(name), {
             "Name": name, "CreationDate": created, "LastModificationDate": created, "Tags": params.get("Tags") or []})

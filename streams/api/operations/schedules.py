@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from streams.api.errors import ConflictException, ResourceNotFoundException, ValidationException
+from streams.api.errors import ResourceNotFoundException, ValidationException
 from streams.api.operations.common import Context, Params, Response, now, paginate
-from streams.api.operations.schedule_groups import require_schedule_group
+from streams.api.operations.schedule_groups import conflict, require_schedule_group
 from streams.arns import parse_target_arn, schedule_arn
 from streams.model import DEFAULT_SCHEDULE_GROUP, Record, schedule_key
 from streams.schedules import InvalidScheduleExpression, InvalidTimeZone, parse_expression, zone
@@ -97,7 +97,7 @@ async def create_schedule(ctx: Context, params: Params) -> Response:
         if existing is not None:
             if token is not None and existing.get("ClientToken") == token:
                 return {"ScheduleArn": _arn(ctx, group, name)}
-            raise ConflictException(f"Schedule {name} already exists.")
+            raise conflict(f"Schedule {name} already exists.")
         created = now()
         record: Record = {"Name": name, "GroupName": group, **settings, "CreationDate": created,
                           "LastModificationDate": created}

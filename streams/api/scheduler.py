@@ -7,7 +7,6 @@ share the events API's server: its body limit, its credentials (signatures are c
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streams.api import sigv4
-from streams.api.errors import ApiError, InternalException
+from streams.api.errors import InternalException, refusal
 from streams.api.operations import schedule_groups, schedules
 from streams.api.operations.common import Context, Params, Response
 from streams.api.restjson import SERVICE, decode_request, error_response, json_response, routes
@@ -23,8 +22,6 @@ from streams.config_store import ConfigStoreError
 
 if TYPE_CHECKING:
     from streams.api.server import ApiServer
-
-log = logging.getLogger(__name__)
 
 OPERATIONS: dict[str, Callable[[Context, Params], Awaitable[Response]]] = {
     "CreateSchedule": schedules.create_schedule,
@@ -65,13 +62,8 @@ class SchedulerApi:
             await server.wait_ready()
             result = await OPERATIONS[operation](server.ctx, params)
         except ConfigStoreError as exc:  # a 500 makes SDKs retry: a slow config topic is usually transient
-            log.warning("%s failed (request %s): %s", operation, request_id, exc)
-            return error_response(InternalException(f"The configuration could not be stored: {exc}"), request_id)
-        except ApiError as exc:
-            log.info("%s refused (request %s): %s", operation, request_id, exc)
-            return error_response(exc, request_id)
-        except Exception:
-            log.exception("%s failed (request %s)", operation, request_id)
-            return error_response(InternalException("An internal error occurred; see the worker log for request "
-                                                    f"{request_id}."), request_id)
+            error = InternalException(f"The configuration could not be stored: {exc}")
+            return error_response(refusal(error, operation, request_id), request_id)
+        except Exception as exc:
+            return error_response(refusal(exc, operation, request_id), request_id)
         return json_response(result, request_id)

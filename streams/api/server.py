@@ -32,6 +32,7 @@ from streams.api.errors import (
     InternalException,
     RequestEntityTooLargeException,
     SerializationException,
+    refusal,
 )
 from streams.api.operations.common import Context
 from streams.api.operations.events import KafkaEventSink
@@ -79,13 +80,8 @@ class ApiServer(mode.Service):
             params = _parse(body)
             await self.wait_ready()
             result = await dispatch(self.ctx, operation, params)
-        except ApiError as exc:
-            log.info("%s refused (request %s): %s", operation, request_id, exc)
-            return _error_response(exc, request_id)
-        except Exception:
-            log.exception("%s failed (request %s)", operation, request_id)
-            return _error_response(InternalException("An internal error occurred; see the worker log for request "
-                                                     f"{request_id}."), request_id)
+        except Exception as exc:
+            return _error_response(refusal(exc, operation, request_id), request_id)
         return web.Response(body=orjson.dumps(result), status=200,
                             headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id})
 

@@ -46,6 +46,14 @@ def rule_arn(region: str, account: str, bus: str, rule: str) -> str:
     return f"arn:aws:events:{region}:{account}:rule/{path}"
 
 
+def schedule_arn(region: str, account: str, group: str, name: str) -> str:
+    return f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{name}"
+
+
+def schedule_group_arn(region: str, account: str, group: str) -> str:
+    return f"arn:aws:scheduler:{region}:{account}:schedule-group/{group}"
+
+
 def kafka_topic_arn(region: str, account: str, topic: str, cluster: str = LOCAL_CLUSTER) -> str:
     return f"arn:aws:kafka:{region}:{account}:topic/{cluster}/{topic}"
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 DEFAULT_BUS = "default"
+DEFAULT_SCHEDULE_GROUP = "default"
 # What a rule record holds besides its identity, targets and tags: the API stores and shows these,
 # and `busbar apply` compares them, so both read them from here.
 RULE_FIELDS = ("EventPattern", "ScheduleExpression", "State", "Description", "RoleArn")
@@ -28,6 +29,14 @@ def bus_key(bus: str) -> str:
 
 def rule_key(bus: str, rule: str) -> str:
     return f"rule/{bus}/{rule}"
+
+
+def schedule_key(group: str, name: str) -> str:
+    return f"schedule/{group}/{name}"
+
+
+def schedule_group_key(group: str) -> str:
+    return f"schedule-group/{group}"
 
 
 def encode_record(record: Record | None) -> bytes | None:
@@ -106,6 +115,27 @@ class Model:
         """Rules of one bus (or of all), sorted by name as ListRules returns them."""
         prefix = "rule/" if bus is None else f"rule/{bus}/"
         return sorted((r for _, r in self.with_prefix(prefix)), key=lambda r: (r.get("EventBusName", ""), r["Name"]))
+
+    # --- EventBridge Scheduler: schedules and their groups --------------------------------------
+    def schedule_group(self, name: str) -> Record | None:
+        """Like the default bus, Scheduler's default group exists without being created."""
+        record = self._records.get(schedule_group_key(name))
+        if record is None and name == DEFAULT_SCHEDULE_GROUP:
+            return {"Name": DEFAULT_SCHEDULE_GROUP}
+        return record
+
+    def schedule_groups(self) -> list[Record]:
+        groups = {record["Name"]: record for _, record in self.with_prefix("schedule-group/")}
+        groups.setdefault(DEFAULT_SCHEDULE_GROUP, {"Name": DEFAULT_SCHEDULE_GROUP})
+        return [groups[name] for name in sorted(groups)]
+
+    def schedule(self, group: str, name: str) -> Record | None:
+        return self._records.get(schedule_key(group, name))
+
+    def schedules(self, group: str | None = None) -> list[Record]:
+        """Schedules of one group (or of all), ordered by their key."""
+        prefix = "schedule/" if group is None else f"schedule/{group}/"
+        return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
 
     def __len__(self) -> int:
         return len(self._records)

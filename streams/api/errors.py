@@ -14,8 +14,11 @@ because botocore retries 5xx (and throttling) but never other 4xx.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import ClassVar
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -167,3 +170,13 @@ class InvalidSignatureException(ApiError):
         "Check your AWS Secret Access Key and signing method. "
         "Consult the service documentation for details."
     )
+
+
+def refusal(exc: Exception, operation: str, request_id: str) -> ApiError:
+    """What to answer a request that failed with `exc`, logged: an ApiError as it is, anything
+    else (with its traceback) as an InternalException naming the request id."""
+    if isinstance(exc, ApiError):
+        log.info("%s refused (request %s): %s", operation, request_id, exc)
+        return exc
+    log.error("%s failed (request %s)", operation, request_id, exc_info=exc)
+    return InternalException(f"An internal error occurred; see the worker log for request {request_id}.")

@@ -1,4 +1,5 @@
-"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server.
+"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server
+(and, through streams.api.scheduler, EventBridge Scheduler's rest-json routes).
 
 botocore sends every operation as `POST /` with `X-Amz-Target: AWSEvents.<Operation>` and a
 JSON body, and reads errors from `__type`/`message`; speaking exactly that lets boto3 (and
@@ -31,9 +32,11 @@ from streams.api.errors import (
     InternalException,
     RequestEntityTooLargeException,
     SerializationException,
+    refusal,
 )
 from streams.api.operations.common import Context
 from streams.api.operations.events import KafkaEventSink
+from streams.api.scheduler import SchedulerApi
 from streams.config_service import ConfigService
 from streams.settings import Settings
 from streams.subsystem import Subsystem
@@ -69,25 +72,20 @@ class ApiServer(Subsystem):
         request_id = str(uuid.uuid4())
         operation = request.headers.get("X-Amz-Target", "?")
         try:
-            body = await self._read_body(request)
+            body = await self.read_body(request)
             if self.credentials is not None:
                 sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
                              request.headers, body, self.credentials, region=self.ctx.settings.region)
             operation = operation_of(request.headers.get("X-Amz-Target"))
             params = _parse(body)
-            await self._wait_ready()
+            await self.ready_or_refuse()
             result = await dispatch(self.ctx, operation, params)
-        except ApiError as exc:
-            log.info("%s refused (request %s): %s", operation, request_id, exc)
-            return _error_response(exc, request_id)
-        except Exception:
-            log.exception("%s failed (request %s)", operation, request_id)
-            return _error_response(InternalException("An internal error occurred; see the worker log for request "
-                                                     f"{request_id}."), request_id)
+        except Exception as exc:
+            return _error_response(refusal(exc, operation, request_id), request_id)
         return web.Response(body=orjson.dumps(result), status=200,
                             headers={"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id})
 
-    async def _read_body(self, request: web.Request) -> bytes:
+    async def read_body(self, request: web.Request) -> bytes:
         limit = self.ctx.settings.max_request_bytes
         if (request.content_length or 0) > limit * DRAIN_FACTOR:
             raise _too_large(limit)
@@ -103,7 +101,7 @@ class ApiServer(Subsystem):
             raise _too_large(limit)
         return b"".join(chunks)
 
-    async def _wait_ready(self) -> None:
+    async def ready_or_refuse(self) -> None:
         """Requests may arrive before the config is loaded; answering them from an empty model
         would report existing buses and rules as missing."""
         try:
@@ -153,4 +151,5 @@ def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: C
     sink = KafkaEventSink(settings.kafka_bootstrap)
     server = ApiServer(Context(settings, topics, config.store, sink), credentials, sink, requires=(config,))
     app.web.web_app.router.add_post("/", server.handle)
+    SchedulerApi(server).add_routes(app.web.web_app.router)  # EventBridge Scheduler's rest-json routes
     return app.service(server)  # type: ignore[arg-type]  # Faust takes instances too

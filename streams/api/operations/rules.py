@@ -6,8 +6,6 @@ its targets change together, never a rule half-updated.
 
 from __future__ import annotations
 
-import re
-
 from streams.api.errors import LimitExceededException, ValidationException
 from streams.api.operations.common import (
     Context,
@@ -21,25 +19,19 @@ from streams.api.operations.common import (
     rule_view,
 )
 from streams.model import DEFAULT_BUS, RULE_FIELDS, Record, rule_key
+from streams.schedules import InvalidScheduleExpression, parse_expression
 
 STATES = ("ENABLED", "DISABLED")
 # Stored from PutRule as given; omitted ones are cleared, as AWS's PutRule replaces the rule.
 REPLACED_FIELDS = tuple(name for name in RULE_FIELDS if name != "State")
-RATE = re.compile(r"rate\((\d+) (minute|hour|day)(s?)\)")
-CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
 
 
 def check_schedule(expression: str) -> None:
-    """The syntax AWS accepts: rate(1 minute), rate(5 minutes) (singular exactly for 1), or a
-    six-field cron(...); the scheduler interprets the fields."""
-    rate = RATE.fullmatch(expression)
-    if rate is not None:
-        value, plural = int(rate.group(1)), rate.group(3) == "s"
-        if value >= 1 and plural == (value > 1):
-            return
-    elif CRON.fullmatch(expression):
-        return
-    raise ValidationException("Parameter ScheduleExpression is not valid.")
+    """Rules take rate(...) and cron(...) (at() is Scheduler's only); AWS's message, then why."""
+    try:
+        parse_expression(expression, allow_at=False)
+    except InvalidScheduleExpression as exc:
+        raise ValidationException(f"Parameter ScheduleExpression is not valid: {exc}") from None
 
 
 async def put_rule(ctx: Context, params: Params) -> Response:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_ports, port_open
-from streams.settings import Settings
-from tests.support import ROOT, WorkerProcess
+from streams.embedded_kafka import port_open
+from tests.support import ROOT, WorkerProcess, embedded_broker
 
 
 def docker_engine_answers() -> bool:
@@ -48,15 +47,8 @@ def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         services.wait_until_responsive(check=lambda: port_open(port), timeout=90.0, pause=0.5)
         yield f"127.0.0.1:{port}"
         return
-    lib = Settings.from_env().kafka_lib
-    fetch_jars(lib)
-    port, controller_port = free_ports(2)
-    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), port, lib, controller_port=controller_port)
-    broker.start()
-    try:
+    with embedded_broker(tmp_path_factory.mktemp("kafka")) as broker:
         yield broker.bootstrap
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="session")

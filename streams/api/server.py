@@ -139,7 +139,7 @@ def install(app: faust.App, *, settings: Settings, topics: TopicNames, config_st
         credentials = load_credentials(os.environ)
     except ValueError as exc:
         raise SystemExit(f"busbar worker: {exc}") from None
-    sink = KafkaEventSink(settings.kafka_bootstrap)
+    sink = KafkaEventSink(settings.kafka_bootstrap, settings.write_timeout_s)
     server = ApiServer(Context(settings, topics, config_store, sink), credentials, sink)
     app.web.web_app.router.add_post("/", server.handle)
     return app.service(server)  # type: ignore[arg-type]  # Faust takes instances too

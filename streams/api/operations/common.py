@@ -34,7 +34,10 @@ RULE_FIELDS = ("EventPattern", "ScheduleExpression", "State", "Description", "Ro
 
 
 class EventSink(Protocol):
-    """Where PutEvents writes; resolves once Kafka has acknowledged the record (acks=all)."""
+    """Where PutEvents writes; resolves once Kafka has acknowledged the record (acks=all), and
+    fails within timeout_s seconds otherwise."""
+
+    timeout_s: float
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
 
@@ -55,6 +58,11 @@ class Context:
     @property
     def model(self) -> Model:
         return self.store.model
+
+    async def write(self, key: str, record: Record | None) -> None:
+        """Writes a config record (None deletes it), waiting for Kafka as long as PutEvents does, so
+        a slow broker gets the same time to confirm either kind of write."""
+        await self.store.awrite(key, record, self.settings.write_timeout_s)
 
     def bus_arn(self, bus: str) -> str:
         return bus_arn(self.settings.region, self.settings.account, bus)

@@ -1,8 +1,12 @@
-"""Genuine Apache Kafka (KRaft, one node) on loopback, for local use and for the tests.
+"""Genuine Apache Kafka (KRaft) on loopback, for local use and for the tests.
 
 The broker users run in production is the one busbar runs locally, so that tests exercise
 the real protocol. Its jars come from Maven Central through `mvn` and the pom in
 ``kafka/pom.xml``; they are fetched once into ``kafka/lib``.
+
+`busbar up` runs one node. Tests of what replication promises (a broker dies, nothing is
+lost) run an EmbeddedCluster: three nodes that each are broker and controller, every topic
+kept on all three and written only when two have it, as production clusters are set up.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from streams.settings import PROJECT_ROOT
 
 POM = PROJECT_ROOT / "kafka" / "pom.xml"
 FETCHED_MARKER = ".fetched"
-JVM_OPTS = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
+JVM_OPTS = ["-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true"]  # and -Xmx, per node
 STOP_TIMEOUT_S = 8.0
 
 
@@ -137,15 +141,25 @@ def stop_process(proc: subprocess.Popen | None, timeout: float) -> None:
 
 
 class EmbeddedKafka:
-    """One KRaft node (broker and controller) whose data survives restarts in data_dir."""
+    """One KRaft node (broker and controller) whose data survives restarts in data_dir.
+
+    Alone it is its own quorum and keeps one copy of each topic; as a member of an
+    EmbeddedCluster it is given the quorum's voters, the cluster's id and the replication.
+    """
 
     def __init__(self, data_dir: Path, port: int, lib_dir: Path, controller_port: int | None = None,
-                 partitions: int = 4) -> None:
+                 partitions: int = 4, *, node_id: int = 1, voters: str | None = None, replication: int = 1,
+                 cluster: str | None = None, heap: str = "1g") -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.controller_port = controller_port or port + 1
         self.lib_dir = Path(lib_dir)
         self.partitions = partitions
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
+        self.replication = replication
+        self.cluster = cluster
+        self.heap = heap
         self.process: subprocess.Popen | None = None
 
     @property
@@ -157,10 +171,12 @@ class EmbeddedKafka:
         return self.data_dir / "broker.log"
 
     def _properties(self) -> str:
+        replicas = self.replication
+        min_isr = max(1, replicas - 1)  # a write is safe on all but one copy: one node may die
         return "\n".join([
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+            f"node.id={self.node_id}",
+            f"controller.quorum.voters={self.voters}",
             f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names=CONTROLLER",
@@ -168,14 +184,18 @@ class EmbeddedKafka:
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={self.data_dir / 'kraft'}",
             f"num.partitions={self.partitions}",
-            "default.replication.factor=1",
-            "offsets.topic.replication.factor=1",
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={min_isr}",
+            f"offsets.topic.replication.factor={replicas}",
             "offsets.topic.num.partitions=4",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={min_isr}",
             "transaction.state.log.num.partitions=4",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={min_isr}",
+            # A dead node is fenced (and its partitions led elsewhere) after this long without a
+            # heartbeat; 3 s rather than Kafka's 9 s, since on loopback a missed heartbeat means death.
+            *(["broker.session.timeout.ms=3000", "broker.heartbeat.interval.ms=500"] if replicas > 1 else []),
             "group.initial.rebalance.delay.ms=0",
             # The routers' group protocol (KIP-848) takes its timing from the broker: a killed
             # worker's partitions move after 10 s rather than 45 s, heartbeats every second.
@@ -196,6 +216,12 @@ class EmbeddedKafka:
         return f"{self.lib_dir}/*"
 
     def start(self, timeout: float = 60.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Format the data directory if new and start the JVM, without waiting for it: the
+        members of a cluster must all be running before any of them can elect a controller."""
         for p in (self.port, self.controller_port):
             if not port_free(p):
                 raise EmbeddedKafkaError(f"port {p} is already in use: pick another with --broker-port")
@@ -205,20 +231,19 @@ class EmbeddedKafka:
         config = self.data_dir / "server.properties"
         config.write_text(self._properties())
         if not (self.data_dir / "kraft" / "meta.properties").exists():
-            cid = cluster_id()
+            cid = self.cluster or cluster_id()
             fmt = subprocess.run(
-                [java, *JVM_OPTS[:2], "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config)],
+                [java, JVM_OPTS[0], f"-Xmx{self.heap}", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config)],
                 capture_output=True, text=True,
             )
             if fmt.returncode != 0:
                 raise EmbeddedKafkaError(f"formatting {self.data_dir} failed: {fmt.stdout.strip()} {fmt.stderr.strip()}")
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
-        self.process = spawn([java, *JVM_OPTS, "-cp", classpath, "kafka.Kafka", str(config)],
+        self.process = spawn([java, *JVM_OPTS, f"-Xmx{self.heap}", "-cp", classpath, "kafka.Kafka", str(config)],
                              stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        self._wait_ready(timeout)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float) -> None:
         """Wait for the listener, then for a metadata answer that lists this broker."""
         from confluent_kafka.admin import AdminClient
 
@@ -246,6 +271,79 @@ class EmbeddedKafka:
         stop_process(proc, STOP_TIMEOUT_S)
 
     def __enter__(self) -> EmbeddedKafka:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class EmbeddedCluster:
+    """Several KRaft nodes on loopback, each broker and controller of one cluster.
+
+    Every topic gets one copy per node (three by default) and takes a write once all but one
+    copy have it (min.insync.replicas), so any single node can be killed without losing an
+    acknowledged record or stopping writes: what a production cluster promises, to test
+    against. Nodes take 512 MB of heap each so that three fit beside everything else.
+    """
+
+    def __init__(self, data_dir: Path, lib_dir: Path, size: int = 3, partitions: int = 4) -> None:
+        ports = free_ports(2 * size)
+        voters = ",".join(f"{i + 1}@127.0.0.1:{ports[size + i]}" for i in range(size))
+        cid = cluster_id()
+        self.nodes = [
+            EmbeddedKafka(Path(data_dir) / f"node-{i + 1}", ports[i], lib_dir, ports[size + i], partitions,
+                          node_id=i + 1, voters=voters, replication=size, cluster=cid, heap="512m")
+            for i in range(size)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def node(self, node_id: int) -> EmbeddedKafka:
+        return self.nodes[node_id - 1]
+
+    def start(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            for node in self.nodes:
+                node.launch()
+            for node in self.nodes:
+                node.wait_ready(max(1.0, deadline - time.monotonic()))
+            self._wait_all_registered(deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_all_registered(self, deadline: float) -> None:
+        """Topics created before every node has registered would get fewer replicas than nodes."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        while time.monotonic() < deadline:
+            if len(admin.list_topics(timeout=5.0).brokers) == len(self.nodes):
+                return
+            time.sleep(0.2)
+        raise EmbeddedKafkaError(f"not all {len(self.nodes)} nodes joined the cluster in time")
+
+    def kill(self, node_id: int) -> None:
+        """kill -9 one node: what a crashed machine looks like to the rest of the cluster."""
+        node = self.node(node_id)
+        proc, node.process = node.process, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def stop(self) -> None:
+        """All nodes at once: stopped one by one, the last would wait for a quorum that has gone."""
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                node.process.terminate()
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> EmbeddedCluster:
         self.start()
         return self
 

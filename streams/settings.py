@@ -59,6 +59,11 @@ SETTINGS: dict[str, Setting] = {
     ),
     "max_targets_per_rule": Setting("BUSBAR_MAX_TARGETS_PER_RULE", "5", "Targets one rule may have (AWS: 5)."),
     "max_rules_per_bus": Setting("BUSBAR_MAX_RULES_PER_BUS", "300", "Rules one event bus may have (AWS: 300)."),
+    "write_timeout_s": Setting(
+        "BUSBAR_WRITE_TIMEOUT_S", "50",
+        "How long PutEvents and config writes wait for Kafka to confirm a write; past it the answer says the "
+        "outcome is unknown. Keep it below clients' read timeout (botocore, AWS CLI: 60 s).",
+    ),
     "max_request_bytes": Setting(
         "BUSBAR_MAX_REQUEST_BYTES", "1048576", "Largest API request body accepted; larger ones get HTTP 413."
     ),
@@ -87,6 +92,7 @@ class Settings:
     max_targets_per_rule: int
     max_rules_per_bus: int
     max_request_bytes: int
+    write_timeout_s: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

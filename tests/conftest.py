@@ -2,7 +2,8 @@
 
 The broker is, in order of preference: BUSBAR_KAFKA_BOOTSTRAP; the docker/ compose stack
 through pytest-docker when BUSBAR_TEST_DOCKER=1 and a Docker engine answers; else the embedded
-Apache Kafka broker, started once per session on free ports and stopped at the end.
+Apache Kafka broker, started once per session on free ports and stopped at the end. Tests
+that kill a broker ask for `kafka_cluster`, three embedded brokers of their own.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_ports, port_open
+from streams.embedded_kafka import EmbeddedCluster, fetch_jars, port_open
 from streams.settings import Settings
-from tests.support import ROOT, WorkerProcess
+from tests.support import ROOT, WorkerProcess, embedded_broker
 
 
 def docker_engine_answers() -> bool:
@@ -48,15 +49,19 @@ def kafka_bootstrap(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         services.wait_until_responsive(check=lambda: port_open(port), timeout=90.0, pause=0.5)
         yield f"127.0.0.1:{port}"
         return
+    with embedded_broker(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    """Three embedded brokers that replicate every topic three ways (min.insync.replicas 2), for
+    the tests that kill one. Started only for the modules that ask, and per module, since such a
+    test leaves the cluster one broker short."""
     lib = Settings.from_env().kafka_lib
     fetch_jars(lib)
-    port, controller_port = free_ports(2)
-    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), port, lib, controller_port=controller_port)
-    broker.start()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+    with EmbeddedCluster(tmp_path_factory.mktemp("cluster"), lib) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

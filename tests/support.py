@@ -9,10 +9,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.embedded_kafka import free_port, stop_process
+from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_port, free_ports, stop_process
 from streams.settings import Settings
 from streams.topics import TopicNames
 
@@ -96,3 +98,27 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         stop_process(self.process, timeout)
+
+
+@contextmanager
+def running(worker: WorkerProcess, log_dir: Path) -> Iterator[WorkerProcess]:
+    """A started worker, stopped on the way out whatever happened."""
+    worker.start(log_dir)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def embedded_broker(data_dir: Path) -> Iterator[EmbeddedKafka]:
+    """A single-node embedded broker on free ports, stopped on the way out."""
+    lib = Settings.from_env().kafka_lib
+    fetch_jars(lib)
+    port, controller_port = free_ports(2)
+    broker = EmbeddedKafka(data_dir, port, lib, controller_port=controller_port)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

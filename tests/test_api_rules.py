@@ -89,6 +89,23 @@ def test_rule_errors(events: BaseClient, bus: str) -> None:
     assert "Member must have length less than or equal to 64" in exc.value.response["Error"]["Message"]
 
 
+def test_rule_too_complex_is_refused(events: BaseClient, bus: str) -> None:
+    """Issue 12: ten nested two-way $or (1,024 branches, 544 characters) cost a worker ~6 MB each."""
+    heavy: dict[str, object] = {"source": ["app"]}
+    level: dict[str, object] = {}
+    heavy["detail"] = level
+    for _ in range(7):  # 128 branches x 9 tests: under the branch limit, over the criteria limit
+        deeper: dict[str, object] = {}
+        level.update({"$or": [{"a": ["1"]}, {"b": ["2"]}], "c": deeper})
+        level = deeper
+    level["z"] = ["1"]
+    with pytest.raises(events.exceptions.InvalidEventPatternException, match="rule is too complex.*1152 values"):
+        events.put_rule(Name="heavy", EventBusName=bus, EventPattern=json.dumps(heavy))
+    assert events.list_rules(EventBusName=bus)["Rules"] == []
+    with pytest.raises(events.exceptions.InvalidEventPatternException, match="rule is too complex"):
+        events.test_event_pattern(EventPattern=json.dumps(heavy), Event=json.dumps({"source": "app"}))
+
+
 def test_delete_rule(events: BaseClient, bus: str) -> None:
     events.put_rule(Name="r", EventBusName=bus, EventPattern=PATTERN)
     events.put_targets(Rule="r", EventBusName=bus, Targets=[{"Id": "q", "Arn": QUEUE}])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.patterns import MAX_PATTERN_LENGTH, InvalidEventPattern, RuleSet, compile_pattern
+from streams.patterns.limits import MAX_BRANCHES, MAX_CRITERIA
 
 INVALID: list[tuple[object, str, str]] = [
     # (pattern, expected path in message, expected words of the reason)
@@ -112,6 +113,46 @@ def test_or_explosion_refused() -> None:
     pattern = {f"f{i}": {"$or": [{"a": ["x"]}, {"b": ["y"]}]} for i in range(11)}
     with pytest.raises(InvalidEventPattern, match="alternatives"):
         compile_pattern(pattern)
+
+
+def nested_ors(levels: int, extra: dict[str, object] | None = None) -> dict[str, object]:
+    """The heavy rule of issue 12: each level's two-way $or multiplies the branches below it."""
+    pattern: dict[str, object] = {"source": ["app"], **(extra or {})}
+    level: dict[str, object] = {}
+    pattern["detail"] = level
+    for _ in range(levels):
+        deeper: dict[str, object] = {}
+        level.update({"$or": [{"a": ["1"]}, {"b": ["2"]}], "c": deeper})
+        level = deeper
+    level["z"] = ["1"]
+    return pattern
+
+
+def criteria(pattern: dict[str, object]) -> int:
+    return sum(len(c.predicates) for branch in compile_pattern(pattern).branches for c in branch)
+
+
+def test_rule_expanding_past_the_criteria_limit_is_refused() -> None:
+    # 1,024 branches of 12 tests each: accepted before the limit, ~6 MB per rule in a worker.
+    with pytest.raises(InvalidEventPattern, match=f"expand to more than {MAX_BRANCHES} alternatives"):
+        compile_pattern(nested_ors(10))
+    with pytest.raises(InvalidEventPattern, match=f"rule is too complex: .* more than the limit of {MAX_CRITERIA}"):
+        compile_pattern(nested_ors(7))  # 128 branches x 9 tests = 1,152
+
+
+def test_values_count_once_per_branch_they_appear_in() -> None:
+    six = nested_ors(6)  # 64 branches x 8 tests = 512
+    assert criteria(six) == 512
+    # seven values of detail-type in each of the 64 branches: 64 x 15 = 960, within the limit
+    assert criteria(nested_ors(6, {"detail-type": [f"t{i}" for i in range(7)]})) == 960 <= MAX_CRITERIA
+    with pytest.raises(InvalidEventPattern, match="too complex"):  # 64 x 17 = 1,088
+        compile_pattern(nested_ors(6, {"detail-type": [f"t{i}" for i in range(9)]}))
+
+
+def test_many_values_without_or_stay_within_the_limit() -> None:
+    # A long list of accounts in one field is what real rules do; it is far from the limit.
+    pattern = {"account": [f"{i:012d}" for i in range(250)]}
+    assert criteria(pattern) == 250
 
 
 VALID = [

@@ -52,5 +52,10 @@ async def dispatch(ctx: Context, operation: str, params: object) -> Response:
     try:
         return await handler(ctx, validate(operation, params))
     except ConfigStoreError as exc:
-        # A 500 makes SDKs retry: the config topic being slow is usually transient.
-        raise InternalException(f"The configuration could not be stored: {exc}") from exc
+        # The write may have reached the config topic without being confirmed in time, so the
+        # answer must not say it failed. A 500 makes SDKs retry, which is safe: every config
+        # write puts a whole record, so writing it twice leaves what writing it once does.
+        raise InternalException(
+            f"The change may or may not have been stored: the configuration topic did not confirm it in time "
+            f"({exc}). Read it back (Describe or List) to see which, or retry it."
+        ) from exc

@@ -148,7 +148,7 @@ def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: C
         credentials = load_credentials(os.environ)
     except ValueError as exc:
         raise SystemExit(f"busbar worker: {exc}") from None
-    sink = KafkaEventSink(settings.kafka_bootstrap)
+    sink = KafkaEventSink(settings.kafka_bootstrap, settings.write_timeout_s)
     server = ApiServer(Context(settings, topics, config.store, sink), credentials, sink, requires=(config,))
     app.web.web_app.router.add_post("/", server.handle)
     SchedulerApi(server).add_routes(app.web.web_app.router)  # EventBridge Scheduler's rest-json routes

@@ -18,7 +18,7 @@ import orjson
 
 from .cidr import parse_cidr
 from .errors import InvalidEventPattern
-from .limits import MAX_BRANCHES, MAX_DEPTH, MAX_PATTERN_LENGTH, MAX_WILDCARDS_PER_PATTERN
+from .limits import MAX_BRANCHES, MAX_CRITERIA, MAX_DEPTH, MAX_PATTERN_LENGTH, MAX_WILDCARDS_PER_PATTERN
 from .numeric import MAX_KEY, MAX_NUMBER, MIN_KEY, MIN_NUMBER, exact_key, numeric_key
 from .predicates import (
     Absent,
@@ -143,7 +143,18 @@ def compile_branches(pattern: object) -> tuple[Branch, ...]:
         if ordered not in seen:
             seen.add(ordered)
             result.append(ordered)
+    _check_criteria(result)
     return tuple(result)
+
+
+def _check_criteria(branches: list[Branch]) -> None:
+    """Refuses a pattern whose expansion would cost every worker more memory than MAX_CRITERIA allows."""
+    criteria = sum(len(condition.predicates) for branch in branches for condition in branch)
+    if criteria > MAX_CRITERIA:
+        raise InvalidEventPattern(
+            "$", f"rule is too complex: its {len(branches)} $or combinations test {criteria} values in all, "
+                 f"more than the limit of {MAX_CRITERIA}; use fewer $or alternatives or fewer values"
+        )
 
 
 def _multiply(left: list[list[Condition]], right: list[list[Condition]], where: str) -> list[list[Condition]]:

@@ -14,8 +14,17 @@ MAX_PATTERN_LENGTH = 4096
 MAX_DEPTH = 64
 
 # `$or` is expanded into alternative branches (disjunctive normal form). Parallel `$or`s
-# multiply, so a 4 KB pattern could otherwise expand to 2**100 branches.
-MAX_BRANCHES = 1024
+# multiply, so a 4 KB pattern could otherwise expand to 2**100 branches. This bound keeps
+# the expansion itself small; MAX_CRITERIA below bounds what the expanded rule costs.
+MAX_BRANCHES = 256
+
+# Value tests of the expanded pattern: each branch counts every value it tests (an array of
+# five values counts five), so a test repeated in many `$or` branches counts once per branch.
+# Every one of them is a separate entry in each worker's matcher (about 0.4 KB measured, in
+# the Python index and the native matcher together), so a rule costs at most ~0.4 MB and a
+# bus of 300 such rules ~120 MB. Before this limit, ten nested two-way `$or`s over twelve
+# fields (1,024 branches x 12 tests, 544 characters) cost ~6 MB per rule, 1.3 GB for 300.
+MAX_CRITERIA = 1024
 
 # event-ruler refuses wildcard patterns whose matching is too non-deterministic. Our
 # matcher is linear per wildcard, so these caps only bound per-event cost.

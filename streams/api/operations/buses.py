@@ -54,7 +54,7 @@ async def create_event_bus(ctx: Context, params: Params) -> Response:
         record: Record = {"Name": name, "CreationTime": created, "LastModifiedTime": created,
                           "Tags": params.get("Tags") or []}
         record.update({field: params[field] for field in ECHOED_FIELDS if params.get(field) is not None})
-        await ctx.store.awrite(bus_key(name), record)
+        await ctx.write(bus_key(name), record)
     view = bus_view(ctx, record)
     response = {"EventBusArn": view["Arn"]}
     response.update({field: view[field] for field in ECHOED_FIELDS if field in view})
@@ -80,7 +80,7 @@ async def delete_event_bus(ctx: Context, params: Params) -> Response:
             raise ValidationException(
                 f"Event bus {name} still has {len(rules)} rule(s); delete them before the event bus."
             )
-        await ctx.store.awrite(bus_key(name), None)
+        await ctx.write(bus_key(name), None)
     return {}
 
 

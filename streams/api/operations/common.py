@@ -32,7 +32,10 @@ PAGE_SIZE = 100  # the model's LimitMax100: what a page holds when the caller gi
 
 
 class EventSink(Protocol):
-    """Where PutEvents writes; resolves once Kafka has acknowledged the record (acks=all)."""
+    """Where PutEvents writes; resolves once Kafka has acknowledged the record (acks=all), and
+    fails within timeout_s seconds otherwise."""
+
+    timeout_s: float
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
 
@@ -53,6 +56,11 @@ class Context:
     @property
     def model(self) -> Model:
         return self.store.model
+
+    async def write(self, key: str, record: Record | None) -> None:
+        """Writes a config record (None deletes it), waiting for Kafka as long as PutEvents does, so
+        a slow broker gets the same time to confirm either kind of write."""
+        await self.store.awrite(key, record, self.settings.write_timeout_s)
 
     def bus_arn(self, bus: str) -> str:
         return bus_arn(self.settings.region, self.settings.account, bus)

@@ -2,8 +2,15 @@
 
 Each entry becomes an EventBridge envelope on `<prefix>.bus.<bus>` (key = event id). Entries
 fail one by one with AWS's per-entry codes while the others land, and the call answers only
-once Kafka has acknowledged every accepted event (acks=all), so an EventId in the response
-means the event is durably on the bus.
+once Kafka has acknowledged every accepted event (acks=all), so an EventId without an
+ErrorCode means the event is durably on the bus.
+
+A write Kafka has not confirmed within the write timeout may still be in the log (the broker
+can store a record and fail to answer in time), so such an entry does not claim "not stored":
+it says the outcome is unknown and keeps its EventId, the id that event carries if it was
+stored, so a client that retries (and so stores a second copy under a new id) can recognise
+the first. The producer gives up at the same deadline the request waits for, below clients'
+read timeout, so the request learns every outcome Kafka can still give it.
 
 One deliberate difference: AWS accepts events for a bus that does not exist and drops them
 (aws/aws-sdk#186); busbar fails that entry with InvalidArgument instead.
@@ -32,6 +39,15 @@ TIME_ENTRY_BYTES = 14  # what AWS counts for an entry's Time when sizing a reque
 ENTRY_MEMBERS = {"source": "Source", "detail-type": "DetailType", "detail": "Detail", "resources": "Resources",
                  "time": "Time"}
 POLL_S = 0.1
+# After the producer's own deadline, how long the request waits for its delivery reports.
+REPORT_GRACE_S = 2.0
+# Delivery errors that mean the record never reached the log: refused before sending, or
+# refused by the broker for what the record is, so no earlier attempt can have been stored.
+NOT_STORED = frozenset({
+    KafkaError.MSG_SIZE_TOO_LARGE, KafkaError._UNKNOWN_TOPIC,
+    KafkaError._UNKNOWN_PARTITION, KafkaError._INVALID_ARG, KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.INVALID_RECORD, KafkaError._QUEUE_FULL,
+})
 
 
 class EntryError(Exception):
@@ -50,14 +66,18 @@ class KafkaEventSink:
     (poll) so that awaiting an acknowledgement never blocks the loop.
     """
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        timeout_ms = int(timeout_s * 1000)
         self._producer = Producer({
             "bootstrap.servers": bootstrap,
             "partitioner": "murmur2_random",  # the Java client's, so an event id lands where Java would put it
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": 2,
-            "message.timeout.ms": 30000,  # bounded, so a request never hangs on a lost broker
+            # bounded, so a request never hangs on a lost broker, and no longer than the request waits
+            "message.timeout.ms": timeout_ms,
+            "request.timeout.ms": min(30000, timeout_ms),
             "log_level": 3,
         })
         self._stop = threading.Event()
@@ -84,11 +104,14 @@ class KafkaEventSink:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, err)
 
+        give_up = loop.time() + self.timeout_s
         while True:
             try:
                 self._producer.produce(topic, value, key, on_delivery=settle)
                 break
             except BufferError:  # local queue full: the poll thread is draining it
+                if loop.time() >= give_up:
+                    raise KafkaException(KafkaError(KafkaError._QUEUE_FULL)) from None
                 await asyncio.sleep(POLL_S)
         await future
 
@@ -150,7 +173,7 @@ async def put_events(ctx: Context, params: Params) -> Response:
             f"Total size of the entries in the request is over the limit ({MAX_EVENT_BYTES} bytes)."
         )
     results: list[Response] = []
-    sends: dict[int, asyncio.Future[None]] = {}
+    sends: dict[int, asyncio.Task[None]] = {}
     for index, entry in enumerate(entries):
         try:
             bus, event = build_event(ctx, entry)
@@ -161,9 +184,33 @@ async def put_events(ctx: Context, params: Params) -> Response:
         sends[index] = asyncio.ensure_future(
             ctx.events.send(ctx.topics.bus(bus), event["id"].encode(), encode_json(event))
         )
-    outcomes = await asyncio.gather(*sends.values(), return_exceptions=True)
-    for index, outcome in zip(sends, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            log.error("PutEvents: event %s not acknowledged by Kafka: %s", results[index]["EventId"], outcome)
-            results[index] = {"ErrorCode": "InternalFailure", "ErrorMessage": f"The event was not stored: {outcome}"}
+    if sends:
+        await asyncio.wait(sends.values(), timeout=ctx.events.timeout_s + REPORT_GRACE_S)
+    for index, send in sends.items():
+        if not send.done():
+            send.cancel()  # its report, if it ever comes, finds nobody waiting
+            outcome: BaseException | None = TimeoutError("no delivery report")
+        else:
+            outcome = send.exception()
+        if outcome is not None:
+            event_id = results[index]["EventId"]
+            log.error("PutEvents: event %s not acknowledged by Kafka: %s", event_id, outcome)
+            results[index] = failed_entry(event_id, outcome, ctx.events.timeout_s)
     return {"FailedEntryCount": sum(1 for result in results if "ErrorCode" in result), "Entries": results}
+
+
+def failed_entry(event_id: str, outcome: BaseException, timeout_s: float) -> Response:
+    """The entry's answer for a write Kafka did not confirm: "not stored" only when that is certain."""
+    error = outcome.args[0] if isinstance(outcome, KafkaException) and outcome.args else None
+    if isinstance(error, KafkaError) and error.code() in NOT_STORED:
+        return {"ErrorCode": "InternalFailure", "ErrorMessage": f"The event was not stored: {error.str()}"}
+    reason = error.str() if isinstance(error, KafkaError) else str(outcome)
+    return {
+        "EventId": event_id,
+        "ErrorCode": "InternalFailure",
+        "ErrorMessage": (
+            f"The event may or may not have been stored: Kafka did not confirm it within {timeout_s:g} s "
+            f"({reason}). Retrying can store it twice, under a new EventId; if this attempt was stored, "
+            f"it is the event with EventId {event_id}."
+        ),
+    }

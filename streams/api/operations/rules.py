@@ -66,7 +66,7 @@ async def put_rule(ctx: Context, params: Params) -> Response:
             "Targets": existing.get("Targets", []) if existing else [],
         }
         record.update({field: params[field] for field in REPLACED_FIELDS if params.get(field)})
-        await ctx.store.awrite(rule_key(bus, name), record)
+        await ctx.write(rule_key(bus, name), record)
     return {"RuleArn": ctx.rule_arn(bus, name)}
 
 
@@ -89,7 +89,7 @@ async def delete_rule(ctx: Context, params: Params) -> Response:
             return {}
         if record.get("Targets"):
             raise ValidationException("Rule can't be deleted since it has targets.")
-        await ctx.store.awrite(rule_key(bus, name), None)
+        await ctx.write(rule_key(bus, name), None)
     return {}
 
 
@@ -107,7 +107,7 @@ async def set_state(ctx: Context, params: Params, state: str) -> Response:
     async with ctx.write_lock:
         record = require_rule(ctx, bus, params["Name"])
         if record.get("State") != state:
-            await ctx.store.awrite(rule_key(bus, record["Name"]), {**record, "State": state})
+            await ctx.write(rule_key(bus, record["Name"]), {**record, "State": state})
     return {}
 
 

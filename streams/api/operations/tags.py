@@ -30,7 +30,7 @@ def _resource(ctx: Context, arn: str) -> tuple[str, Record]:
 async def tag_resource(ctx: Context, params: Params) -> Response:
     async with ctx.write_lock:
         key, record = _resource(ctx, params["ResourceARN"])
-        await ctx.store.awrite(key, {**record, "Tags": merge_tags(record.get("Tags", []), params["Tags"])})
+        await ctx.write(key, {**record, "Tags": merge_tags(record.get("Tags", []), params["Tags"])})
     return {}
 
 
@@ -40,7 +40,7 @@ async def untag_resource(ctx: Context, params: Params) -> Response:
         key, record = _resource(ctx, params["ResourceARN"])
         tags = [tag for tag in record.get("Tags", []) if tag["Key"] not in removed]
         if len(tags) != len(record.get("Tags", [])):
-            await ctx.store.awrite(key, {**record, "Tags": tags})
+            await ctx.write(key, {**record, "Tags": tags})
     return {}
 
 

@@ -75,7 +75,7 @@ async def put_targets(ctx: Context, params: Params) -> Response:
                 f"The requested resource exceeds the maximum number allowed: a rule has at most {limit} targets."
             )
         if accepted:
-            await ctx.store.awrite(rule_key(bus, rule), {**record, "Targets": list(by_id.values())})
+            await ctx.write(rule_key(bus, rule), {**record, "Targets": list(by_id.values())})
     return {"FailedEntryCount": len(failed), "FailedEntries": failed}
 
 
@@ -89,7 +89,7 @@ async def remove_targets(ctx: Context, params: Params) -> Response:
         record = require_rule(ctx, bus, rule)
         kept = [target for target in record.get("Targets", []) if target["Id"] not in ids]
         if len(kept) != len(record.get("Targets", [])):
-            await ctx.store.awrite(rule_key(bus, rule), {**record, "Targets": kept})
+            await ctx.write(rule_key(bus, rule), {**record, "Targets": kept})
     return {"FailedEntryCount": 0, "FailedEntries": []}
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
+from streams.kafka_writes import bounded_producer, never_stored
 from streams.model import Change, Model, Record, decode_record, encode_record
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,18 @@ POLL_S = 0.05
 
 
 class ConfigStoreError(RuntimeError):
-    """The config topic could not be written or read in time."""
+    """The config topic could not be written or read in time: a write may or may not be stored."""
+
+
+class ConfigNotStored(ConfigStoreError):
+    """Kafka refused the write for what it is: it is certainly not stored."""
+
+
+DEFAULT_WRITE_TIMEOUT_S = 30.0
 
 
 class ConfigStore:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S) -> None:
         self.topic = topic
         self.model = Model()
         self._listeners: list[Listener] = []
@@ -48,8 +57,9 @@ class ConfigStore:
             "enable.partition.eof": True,
             "log_level": 3,
         })
+        self._write_timeout_s = write_timeout_s
         self._producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                                   "linger.ms": 0, "log_level": 3})
+                                   "linger.ms": 0, "log_level": 3, **bounded_producer(write_timeout_s)})
 
     # --- reading ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -122,31 +132,48 @@ class ConfigStore:
                 raise ConfigStoreError(f"config record at offset {offset} not read back within {timeout:.0f}s")
 
     # --- writing ---------------------------------------------------------------------------
-    def write_many(self, records: dict[str, Record | None], timeout: float = 10.0) -> None:
-        """Write records (None deletes) and wait until this worker's model shows them."""
+    def write_many(self, records: dict[str, Record | None], timeout: float | None = None) -> None:
+        """Write records (None deletes) and wait until this worker's model shows them, all within
+        one deadline (the store's write timeout unless given).
+
+        ConfigNotStored when Kafka refused a record for what it is; ConfigStoreError when Kafka
+        did not confirm in time, since the write may then be stored all the same. A write Kafka
+        confirmed but this worker has not read back in time is stored: that is logged, not raised.
+        """
+        deadline = time.monotonic() + (self._write_timeout_s if timeout is None else timeout)
         offsets: list[int] = []
-        errors: list[str] = []
+        errors: list[KafkaError] = []
+        reported = threading.Semaphore(0)
 
         def delivered(err: KafkaError | None, msg: object) -> None:
             if err is not None:
-                errors.append(str(err))
+                errors.append(err)
             else:
                 offsets.append(msg.offset())  # type: ignore[attr-defined]
+            reported.release()
 
         for key, record in records.items():
             self._producer.produce(self.topic, key=key.encode(), value=encode_record(record), on_delivery=delivered)
-        remaining = self._producer.flush(timeout)
-        if errors or remaining:
-            raise ConfigStoreError(f"config write failed: {errors[0] if errors else 'timed out'}")
-        if offsets:
-            self.wait_applied(max(offsets), timeout)
+        for _ in records:  # this call's reports only: other writers' records are theirs to wait for
+            while not reported.acquire(timeout=POLL_S):
+                self._producer.poll(0)
+                if time.monotonic() > deadline:
+                    raise ConfigStoreError("the config topic did not confirm the write in time")
+        if errors:
+            if all(never_stored(err) for err in errors):
+                raise ConfigNotStored(f"config write refused: {errors[0].str()}")
+            raise ConfigStoreError(f"config write not confirmed: {errors[0].str()}")
+        try:
+            self.wait_applied(max(offsets), max(0.0, deadline - time.monotonic()))
+        except ConfigStoreError:
+            log.warning("config records up to offset %d are stored but not yet read back here", max(offsets))
 
-    def write(self, key: str, record: Record | None, timeout: float = 10.0) -> None:
+    def write(self, key: str, record: Record | None, timeout: float | None = None) -> None:
         self.write_many({key: record}, timeout)
 
-    async def awrite_many(self, records: dict[str, Record | None], timeout: float = 10.0) -> None:
+    async def awrite_many(self, records: dict[str, Record | None], timeout: float | None = None) -> None:
         """The API's form: the blocking write runs off the event loop."""
         await asyncio.get_running_loop().run_in_executor(None, self.write_many, records, timeout)
 
-    async def awrite(self, key: str, record: Record | None, timeout: float = 10.0) -> None:
+    async def awrite(self, key: str, record: Record | None, timeout: float | None = None) -> None:
         await self.awrite_many({key: record}, timeout)

@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         autodiscover=False,
     )
-    config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config))
+    config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
     subsystems: list[Subsystem] = [config, router]
     for subsystem in subsystems:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from streams.api.errors import InternalException, UnknownOperationException
+from streams.api.errors import UnknownOperationException, config_write_failed
 from streams.api.operations import buses, events, rules, tags, targets, test_pattern
 from streams.api.operations.common import Context, Params, Response
 from streams.api.validation import validate
@@ -52,10 +52,4 @@ async def dispatch(ctx: Context, operation: str, params: object) -> Response:
     try:
         return await handler(ctx, validate(operation, params))
     except ConfigStoreError as exc:
-        # The write may have reached the config topic without being confirmed in time, so the
-        # answer must not say it failed. A 500 makes SDKs retry, which is safe: every config
-        # write puts a whole record, so writing it twice leaves what writing it once does.
-        raise InternalException(
-            f"The change may or may not have been stored: the configuration topic did not confirm it in time "
-            f"({exc}). Read it back (Describe or List) to see which, or retry it."
-        ) from exc
+        raise config_write_failed(exc) from exc

@@ -18,6 +18,8 @@ import logging
 import uuid
 from typing import ClassVar
 
+from streams.config_store import ConfigNotStored, ConfigStoreError
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -121,6 +123,16 @@ class AccessDeniedException(ApiError):
 
 class InternalException(ApiError, status=500):
     """An unexpected server fault; the 500 makes botocore retry it."""
+
+
+def config_write_failed(exc: ConfigStoreError) -> InternalException:
+    """The answer to a config write Kafka did not confirm. Unconfirmed is not "failed": the
+    record may be stored, so the answer says so. The 500 makes SDKs retry, which is safe: every
+    config write puts a whole record, so writing it twice leaves what writing it once does."""
+    if isinstance(exc, ConfigNotStored):
+        return InternalException(f"The change was not stored: {exc}.")
+    return InternalException(f"The change may or may not have been stored: the configuration topic did not "
+                             f"confirm it in time ({exc}). Read it back (Describe or List) to see which, or retry it.")
 
 
 # --- Errors outside the service model: boto3 raises ClientError with Error.Code = the name. ---

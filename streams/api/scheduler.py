@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streams.api import sigv4
-from streams.api.errors import InternalException, refusal
+from streams.api.errors import config_write_failed, refusal
 from streams.api.operations import schedule_groups, schedules
 from streams.api.operations.common import Context, Params, Response
 from streams.api.restjson import SERVICE, decode_request, error_response, json_response, routes
@@ -61,9 +61,8 @@ class SchedulerApi:
             params = decode_request(operation, request.match_info, request.query, body)
             await server.ready_or_refuse()
             result = await OPERATIONS[operation](server.ctx, params)
-        except ConfigStoreError as exc:  # a 500 makes SDKs retry: a slow config topic is usually transient
-            error = InternalException(f"The configuration could not be stored: {exc}")
-            return error_response(refusal(error, operation, request_id), request_id)
+        except ConfigStoreError as exc:
+            return error_response(refusal(config_write_failed(exc), operation, request_id), request_id)
         except Exception as exc:
             return error_response(refusal(exc, operation, request_id), request_id)
         return json_response(result, request_id)

@@ -31,6 +31,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from streams.api.errors import ApiError, ValidationException
 from streams.api.operations.common import Context, Params, Response, bus_name
 from streams.envelope import MAX_EVENT_BYTES, InvalidEnvelope, encode_json, new_event
+from streams.kafka_writes import bounded_producer, never_stored
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,6 @@ ENTRY_MEMBERS = {"source": "Source", "detail-type": "DetailType", "detail": "Det
 POLL_S = 0.1
 # After the producer's own deadline, how long the request waits for its delivery reports.
 REPORT_GRACE_S = 2.0
-# Delivery errors that mean the record never reached the log: refused before sending, or
-# refused by the broker for what the record is, so no earlier attempt can have been stored.
-NOT_STORED = frozenset({
-    KafkaError.MSG_SIZE_TOO_LARGE, KafkaError._UNKNOWN_TOPIC,
-    KafkaError._UNKNOWN_PARTITION, KafkaError._INVALID_ARG, KafkaError.TOPIC_AUTHORIZATION_FAILED,
-    KafkaError.INVALID_RECORD, KafkaError._QUEUE_FULL,
-})
 
 
 class EntryError(Exception):
@@ -68,16 +62,13 @@ class KafkaEventSink:
 
     def __init__(self, bootstrap: str, timeout_s: float) -> None:
         self.timeout_s = timeout_s
-        timeout_ms = int(timeout_s * 1000)
         self._producer = Producer({
             "bootstrap.servers": bootstrap,
             "partitioner": "murmur2_random",  # the Java client's, so an event id lands where Java would put it
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": 2,
-            # bounded, so a request never hangs on a lost broker, and no longer than the request waits
-            "message.timeout.ms": timeout_ms,
-            "request.timeout.ms": min(30000, timeout_ms),
+            **bounded_producer(timeout_s),  # no longer than the request waits
             "log_level": 3,
         })
         self._stop = threading.Event()
@@ -202,7 +193,7 @@ async def put_events(ctx: Context, params: Params) -> Response:
 def failed_entry(event_id: str, outcome: BaseException, timeout_s: float) -> Response:
     """The entry's answer for a write Kafka did not confirm: "not stored" only when that is certain."""
     error = outcome.args[0] if isinstance(outcome, KafkaException) and outcome.args else None
-    if isinstance(error, KafkaError) and error.code() in NOT_STORED:
+    if isinstance(error, KafkaError) and never_stored(error):
         return {"ErrorCode": "InternalFailure", "ErrorMessage": f"The event was not stored: {error.str()}"}
     reason = error.str() if isinstance(error, KafkaError) else str(outcome)
     return {

@@ -174,11 +174,14 @@ class _Compiler:
                 continue
             if in_or and key in _RESERVED_IN_OR:
                 raise InvalidEventPattern(here, f"{key!r} is a reserved name and cannot be a field inside $or")
+            # EventBridge names a field by its keys joined with dots, so the key "a.b" is the
+            # path a, b: it matches {"a": {"b": ...}} as well as the key "a.b" (flatten.py).
+            steps = (*path, *key.split("."))
             if isinstance(value, dict):
-                sub = self.object(value, (*path, key), here, depth + 1, in_or)
+                sub = self.object(value, steps, here, depth + 1, in_or)
                 branches = _multiply(branches, sub, here)
             elif isinstance(value, list):
-                condition = self.leaf(value, (*path, key), here)
+                condition = self.leaf(value, steps, here)
                 branches = [b + [condition] for b in branches]
             else:
                 raise InvalidEventPattern(here, f"{key!r} must be an object or an array")

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from .cidr import parse_cidr
+from .consistency import ruler_key
 from .errors import InvalidEventPattern
 from .limits import MAX_BRANCHES, MAX_DEPTH, MAX_PATTERN_LENGTH, MAX_WILDCARDS_PER_PATTERN
 from .numeric import MAX_KEY, MAX_NUMBER, MIN_KEY, MIN_NUMBER, exact_key, numeric_key
@@ -67,12 +68,14 @@ class Condition:
     def accepts_absent(self) -> bool:
         return any(type(p) is Absent for p in self.predicates)
 
-    def order(self) -> tuple[int, int, Path, str]:
+    def order(self) -> tuple[Any, ...]:
         """Where this condition goes in its branch, so rule-set tries share prefixes.
 
         Exact-only conditions come first (most selective, cheapest lookups), then other
         positive operators, then exists/anything-but, then those satisfied by absence.
-        Shallow paths (source, detail-type) come before deep ones within a rank.
+        Shallow paths (source, detail-type) come before deep ones within a rank; those
+        satisfied by absence go in event-ruler's field order instead, which the array rule
+        for `exists: false` depends on (consistency.py).
         """
         kinds = {type(p) for p in self.predicates}
         if kinds <= {ExactString, ExactNumber, ExactLiteral}:
@@ -83,7 +86,10 @@ class Condition:
             rank = 2
         else:
             rank = 1
-        return rank, len(self.path), self.path, ",".join(sort_key(p) for p in self.predicates)
+        predicates = ",".join(sort_key(p) for p in self.predicates)
+        if rank == 3:
+            return rank, ruler_key(self.path), predicates
+        return rank, len(self.path), self.path, predicates
 
 
 Branch = tuple[Condition, ...]

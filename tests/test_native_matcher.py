@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from streams.envelope import InvalidEnvelope, decode_json
 from streams.patterns import RuleSet
 from streams.router.native import EnvelopeMatcher, build_matcher
+from tests.test_patterns_array_rule import array_events, array_patterns
 from tests.test_patterns_properties import DOTTED, WORDS, event_values, patterns
 
 ENVELOPE = {
@@ -63,14 +64,17 @@ def assert_agrees(ruleset: RuleSet, matcher: EnvelopeMatcher, raw: bytes) -> boo
 
 
 # --- property tests ----------------------------------------------------------------------------
-details = st.dictionaries(st.sampled_from(["source", "detail-type", "k", "n", "detail", "items", *DOTTED]),
-                          event_values, min_size=1, max_size=6)
+details = st.one_of(
+    st.dictionaries(st.sampled_from(["source", "detail-type", "k", "n", "detail", "items", *DOTTED]),
+                    event_values, min_size=1, max_size=6),
+    array_events,
+)
 sources = st.sampled_from([w for w in WORDS if w])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    rules=st.lists(patterns, min_size=1, max_size=8),
+    rules=st.lists(st.one_of(patterns, array_patterns), min_size=1, max_size=8),
     routing=st.lists(st.one_of(st.none(), st.lists(sources, min_size=1, max_size=2)), min_size=8, max_size=8),
     samples=st.lists(st.tuples(sources, details), min_size=1, max_size=6),
 )

@@ -67,6 +67,12 @@ def test_rule_errors(events: BaseClient, bus: str) -> None:
         events.put_rule(Name="bad", EventBusName=bus, EventPattern='{"detail": {"total": [{"numeric": [">"]}]}}')
     with pytest.raises(events.exceptions.InvalidEventPatternException):
         events.put_rule(Name="bad", EventBusName=bus, EventPattern="{not json")
+    too_complex = {"resources": [{"wildcard": f"*:stack/{n}/*"} for n in ("Alpha", "Beta", "Gamma", "Delta")]}
+    with pytest.raises(events.exceptions.InvalidEventPatternException) as complex_exc:
+        events.put_rule(Name="bad", EventBusName=bus, EventPattern=json.dumps(too_complex))
+    assert complex_exc.value.response["Error"]["Message"] == (
+        "Event pattern is not valid. Reason: Rule is too complex - try using fewer wildcard characters or fewer "
+        "repeating character sequences after a wildcard character")
     with pytest.raises(events.exceptions.ResourceNotFoundException, match="does not exist"):
         events.put_rule(Name="r", EventBusName=unique("nobus"), EventPattern=PATTERN)
     with pytest.raises(events.exceptions.ResourceNotFoundException, match=f"Rule nope does not exist on EventBus {bus}"):

@@ -19,7 +19,7 @@ import orjson
 from .cidr import parse_cidr
 from .consistency import ruler_key
 from .errors import InvalidEventPattern
-from .limits import MAX_BRANCHES, MAX_DEPTH, MAX_PATTERN_LENGTH, MAX_WILDCARDS_PER_PATTERN
+from .limits import MAX_BRANCHES, MAX_DEPTH, MAX_PATTERN_LENGTH
 from .numeric import MAX_KEY, MAX_NUMBER, MIN_KEY, MIN_NUMBER, exact_key, numeric_key
 from .predicates import (
     Absent,
@@ -159,10 +159,7 @@ def _multiply(left: list[list[Condition]], right: list[list[Condition]], where: 
 
 
 class _Compiler:
-    """One pattern's compilation; holds the running wildcard-complexity count."""
-
-    def __init__(self) -> None:
-        self.wildcards = 0
+    """One pattern's compilation (the rule-wide wildcard complexity is judged after it, complexity.py)."""
 
     def object(self, obj: dict[Any, Any], path: Path, where: str, depth: int, in_or: bool) -> list[list[Condition]]:
         if depth > MAX_DEPTH:
@@ -246,13 +243,7 @@ class _Compiler:
         raise InvalidEventPattern(where, f"unrecognized match type {name!r}")
 
     def wildcard(self, arg: object, where: str) -> Wildcard:
-        segments = parse_wildcard(_string(arg, where, "wildcard"), where)
-        self.wildcards += len(segments) - 1
-        if self.wildcards > MAX_WILDCARDS_PER_PATTERN:
-            raise InvalidEventPattern(
-                where, f"pattern uses more than {MAX_WILDCARDS_PER_PATTERN} wildcard characters (too complex)"
-            )
-        return Wildcard(segments)
+        return Wildcard(parse_wildcard(_string(arg, where, "wildcard"), where))
 
     def anything_but(self, arg: object, where: str) -> AnythingBut:
         if isinstance(arg, dict):

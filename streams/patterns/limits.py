@@ -1,7 +1,8 @@
 """Hard limits on patterns, kept in one place so the API layer can quote them.
 
 Each limit exists so that no pattern can make the compiler or the matcher slow or crash,
-and, where EventBridge documents one, so that we refuse what it refuses.
+and, where EventBridge documents one, so that we refuse what it refuses. The wildcard
+complexity limit has a module of its own (complexity.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,3 @@ MAX_DEPTH = 64
 # `$or` is expanded into alternative branches (disjunctive normal form). Parallel `$or`s
 # multiply, so a 4 KB pattern could otherwise expand to 2**100 branches.
 MAX_BRANCHES = 1024
-
-# event-ruler refuses wildcard patterns whose matching is too non-deterministic. Our
-# matcher is linear per wildcard, so these caps only bound per-event cost.
-MAX_WILDCARDS_PER_VALUE = 10
-MAX_WILDCARDS_PER_PATTERN = 100

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .compiler import Branch, compile_branches
+from .complexity import check_complexity
 from .consistency import Option, consistent_choice, ruler_key
 from .errors import InvalidEventPattern
 from .flatten import Context, build_trie, collect_with_context, decode_event
@@ -58,7 +59,9 @@ def compile_pattern(pattern: str | dict[str, Any]) -> EventPattern:
     if isinstance(pattern, EventPattern):
         return pattern
     try:
-        return EventPattern(compile_branches(pattern), pattern)
+        branches = compile_branches(pattern)
+        check_complexity(branches)
+        return EventPattern(branches, pattern)
     except InvalidEventPattern:
         raise
     except RecursionError:

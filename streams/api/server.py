@@ -15,7 +15,6 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Mapping
 
 import faust
 import mode
@@ -23,7 +22,8 @@ import orjson
 from aiohttp import web
 
 from streams.api import sigv4
-from streams.api.credentials import load_credentials
+from streams.api.caller import CALLER_ACCOUNT
+from streams.api.credentials import CredentialMap, load_credentials
 from streams.api.dispatch import dispatch, operation_of
 from streams.api.errors import (
     CONTENT_TYPE,
@@ -50,7 +50,7 @@ DRAIN_FACTOR = 16
 class ApiServer(mode.Service):
     """Authenticates, parses and dispatches requests; owns the PutEvents producer."""
 
-    def __init__(self, ctx: Context, credentials: Mapping[str, str] | None, sink: KafkaEventSink) -> None:
+    def __init__(self, ctx: Context, credentials: CredentialMap | None, sink: KafkaEventSink) -> None:
         super().__init__()
         self.ctx = ctx
         self.credentials = credentials
@@ -71,8 +71,9 @@ class ApiServer(mode.Service):
         try:
             body = await self._read_body(request)
             if self.credentials is not None:
-                sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
-                             request.headers, body, self.credentials, region=self.ctx.settings.region)
+                key_id = sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
+                                      request.headers, body, self.credentials, region=self.ctx.settings.region)
+                CALLER_ACCOUNT.set(self.credentials.accounts.get(key_id))
             operation = operation_of(request.headers.get("X-Amz-Target"))
             params = _parse(body)
             await self._wait_ready()

@@ -504,3 +504,30 @@ def test_credentials_never_print_secrets(tmp_path: Path) -> None:
     for text in (repr(creds), str(creds), f"{creds}", repr([creds])):
         assert SECRET not in text
         assert KEY in text
+
+
+def test_keys_may_name_their_account(tmp_path: Path) -> None:
+    ini = tmp_path / "credentials"
+    ini.write_text(f"[a]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\naws_account_id = 111122223333\n"
+                   "[b]\naws_access_key_id = AKIDB\naws_secret_access_key = other\n")
+    creds = load_credentials({"BUSBAR_CREDENTIALS_FILE": str(ini)})
+    assert creds == {KEY: SECRET, "AKIDB": "other"}
+    assert creds.accounts == {KEY: "111122223333"}  # type: ignore[union-attr]
+    as_json = tmp_path / "credentials.json"
+    as_json.write_text(json.dumps({KEY: {"secret": SECRET, "account": "444455556666"}, "AKIDB": "other"}))
+    creds = load_credentials({"BUSBAR_CREDENTIALS_FILE": str(as_json)})
+    assert creds == {KEY: SECRET, "AKIDB": "other"}
+    assert creds.accounts == {KEY: "444455556666"}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("content", [
+    f"[a]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\naws_account_id = 12345\n",
+    json.dumps({KEY: {"secret": SECRET, "account": 111122223333}}),
+    json.dumps({KEY: {"secret": SECRET, "acount": "111122223333"}}),
+])
+def test_bad_accounts_are_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(content)
+    with pytest.raises(ValueError, match="account") as caught:
+        load_credentials({"BUSBAR_CREDENTIALS_FILE": str(path)})
+    assert SECRET not in str(caught.value)

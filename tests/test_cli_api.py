@@ -161,3 +161,49 @@ def test_tail_shows_a_put_event(busbar_worker: WorkerProcess) -> None:
         tail.kill()
     assert tail.returncode == 0
     assert [json.loads(line)["id"] for line in out.splitlines()] == [wanted_id]
+
+
+def tail(kafka_bootstrap: str, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["tail", "--kafka", kafka_bootstrap, "--from-beginning", *args])
+
+
+def test_tail_a_bus_and_a_target_topic(kafka_bootstrap: str, busbar_worker: WorkerProcess) -> None:
+    from confluent_kafka import Producer
+
+    from streams.topics import ensure_topics
+
+    bus_topic = busbar_worker.topics.bus("default")
+    topic = unique("target")
+    ensure_topics(kafka_bootstrap, {topic: {}}, partitions=1, replication=1)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    shaped = [{"order_total": 250, "rule": "big-orders"}, {"order_total": 7, "rule": "big-orders"}]
+    for value in shaped:
+        producer.produce(topic, json.dumps(value).encode())
+    producer.produce(topic, b"not json")
+    producer.produce(topic, json.dumps("just a string").encode())
+    producer.produce(bus_topic, json.dumps({**EVENT, "id": unique("ev")}).encode())
+    assert producer.flush(10) == 0
+
+    pretty = tail(kafka_bootstrap, "--topic", topic, "--count", "2", "--pretty")
+    assert pretty.exit_code == 0, pretty.output
+    assert pretty.stdout == "".join(json.dumps(value, indent=2) + "\n" for value in shaped)
+    assert f"following {topic}" in pretty.stderr
+
+    # Any JSON a target received is shown; a record that is not JSON is reported and skipped.
+    lines = tail(kafka_bootstrap, "--topic", topic, "--count", "3")
+    assert lines.exit_code == 0, lines.output
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [*shaped, "just a string"]
+    assert "not a JSON event" in lines.stderr
+
+    matching = tail(kafka_bootstrap, "--topic", topic, "--count", "1", "--pattern", '{"order_total": [7]}')
+    assert json.loads(matching.stdout) == shaped[1]
+
+    from_bus = tail(kafka_bootstrap, "--topic-prefix", busbar_worker.prefix, "--count", "1", "--pattern",
+                    '{"source": ["shop"]}')
+    assert from_bus.exit_code == 0, from_bus.output
+    assert json.loads(from_bus.stdout.splitlines()[0])["source"] == "shop"
+
+    both = tail(kafka_bootstrap, "default", "--topic", topic)
+    assert both.exit_code == 2 and "not both" in both.output
+    missing = tail(kafka_bootstrap, "--topic", unique("nosuch"))
+    assert missing.exit_code == 1 and "does not exist: is the topic name right?" in missing.output

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from streams.envelope import InvalidEnvelope, decode_json
 from streams.patterns import RuleSet
 from streams.router.native import EnvelopeMatcher, build_matcher
-from tests.test_patterns_properties import WORDS, event_values, patterns
+from tests.test_patterns_array_rule import array_events, array_patterns
+from tests.test_patterns_properties import DOTTED, WORDS, event_values, patterns
 
 ENVELOPE = {
     "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "OrderPlaced",
@@ -63,14 +64,17 @@ def assert_agrees(ruleset: RuleSet, matcher: EnvelopeMatcher, raw: bytes) -> boo
 
 
 # --- property tests ----------------------------------------------------------------------------
-details = st.dictionaries(st.sampled_from(["source", "detail-type", "k", "n", "detail", "items"]),
-                          event_values, min_size=1, max_size=6)
+details = st.one_of(
+    st.dictionaries(st.sampled_from(["source", "detail-type", "k", "n", "detail", "items", *DOTTED]),
+                    event_values, min_size=1, max_size=6),
+    array_events,
+)
 sources = st.sampled_from([w for w in WORDS if w])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    rules=st.lists(patterns, min_size=1, max_size=8),
+    rules=st.lists(st.one_of(patterns, array_patterns), min_size=1, max_size=8),
     routing=st.lists(st.one_of(st.none(), st.lists(sources, min_size=1, max_size=2)), min_size=8, max_size=8),
     samples=st.lists(st.tuples(sources, details), min_size=1, max_size=6),
 )
@@ -118,6 +122,7 @@ DECIDED = [
     ({"detail": {"ok": [True], "gone": [None]}}, envelope({"ok": True, "gone": None})),
     ({"detail": {"tags": ["b"]}}, envelope({"tags": ["a", ["b"]]})),
     ({"detail": {"items": {"sku": ["s1"]}}}, envelope({"items": [{"sku": "s0"}, {"sku": "s1"}]})),
+    ({"detail": {"state.status": ["on"]}}, envelope({"state": {"status": "on"}, "x.y": 1})),
     ({"resources": [{"prefix": "arn:aws:shop"}]}, envelope({})),
     ({"$or": [{"source": ["nope"]}, {"detail": {"n": [{"numeric": ["<", 0]}]}}]}, envelope({"n": -1})),
     ({"$or": [{"detail": {"ip": [{"cidr": "10.0.0.0/8"}]}}, {"source": ["shop"]}]}, envelope({"ip": "none"})),
@@ -173,6 +178,7 @@ LEFT_TO_PYTHON = [
     ("an IP address under cidr", _raw(envelope({"ip": "10.1.2.3"}))),
     ("a big number under an exact big number", _raw(envelope({"n": 6e9}))),
     ("objects in an array under two used paths", _raw(envelope({"items": [{"a": 1, "b": 2}]}))),
+    ("a key with a dot that may name a used path", _raw(envelope({"items.a": 1}))),
     ("too large", _raw(envelope({"x": "y" * 300_000}))),
 ]
 LEFT_RULES = [

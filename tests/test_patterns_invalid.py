@@ -53,8 +53,6 @@ INVALID: list[tuple[object, str, str]] = [
     ({"w": [{"wildcard": "a**b"}]}, "$.w[0].wildcard", "consecutive wildcard"),
     ({"w": [{"wildcard": "a\\b"}]}, "$.w[0].wildcard", "backslash"),
     ({"w": [{"wildcard": "a\\"}]}, "$.w[0].wildcard", "backslash"),
-    ({"w": [{"wildcard": "*a" * 11}]}, "$.w[0].wildcard", "too complex"),
-    ({"w": [{"wildcard": "x*"} for _ in range(101)]}, "$.w[100].wildcard", "too complex"),
     ({"w": [{"wildcard": 1}]}, "$.w[0].wildcard", "must be a string"),
     ({"s": [{"anything-but": ["a", 1]}]}, "$.s[0].anything-but", "mixed"),
     ({"s": [{"anything-but": []}]}, "$.s[0].anything-but", "empty arrays"),

@@ -44,8 +44,12 @@ operator = st.one_of(
 leaf = st.lists(st.one_of(scalar, operator), min_size=1, max_size=3)
 
 
+# Keys with dots name nested paths ("items.k" is items, then k) on both sides.
+DOTTED = ["items.k", "detail.items"]
+
+
 def _pattern(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    fields = st.dictionaries(st.sampled_from(FIELDS + ["detail", "items"]), children, min_size=1, max_size=2)
+    fields = st.dictionaries(st.sampled_from(FIELDS + ["detail", "items", *DOTTED]), children, min_size=1, max_size=2)
     with_or = st.builds(lambda d, alts: {**d, "$or": alts}, fields, st.lists(fields, min_size=2, max_size=2))
     return st.one_of(fields, fields, with_or)
 
@@ -55,7 +59,7 @@ patterns = st.recursive(leaf, _pattern, max_leaves=6).filter(lambda p: isinstanc
 
 def _event(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.dictionaries(st.sampled_from(FIELDS + ["detail", "items"]), children, min_size=2, max_size=6),
+        st.dictionaries(st.sampled_from(FIELDS + ["detail", "items", *DOTTED]), children, min_size=2, max_size=6),
         st.lists(children, min_size=1, max_size=3),
     )
 

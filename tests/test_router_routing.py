@@ -241,6 +241,30 @@ def test_input_shaping_is_applied_per_target(kafka_bootstrap: str, worker: Worke
         {"user": "ada", "from": "s", "rule": "shape"}]
 
 
+def test_an_object_inside_a_template_string_dead_letters_that_event(kafka_bootstrap: str, worker: WorkerProcess,
+                                                                   config: ConfigStore, bus: str) -> None:
+    shaped, plain = unique("tx"), unique("plain")
+    create_topics(kafka_bootstrap, shaped, plain)
+    config.write(*rule(bus, "link", {"source": ["u"]}, [
+        {"Id": "x", "Arn": topic_arn(shaped), "InputTransformer": {
+            "InputPathsMap": {"payload": "$.detail.payload"}, "InputTemplate": '{"link": "users/<payload>"}'}},
+        {"Id": "whole", "Arn": topic_arn(plain)},
+    ]))
+    as_object, as_number = event("u", {"payload": {"id": 7}}), event("u", {"payload": 7})
+    put(kafka_bootstrap, worker.topics.bus(bus), [as_object, as_number])
+
+    routed(worker, bus)
+    # The single value shapes as before; the object gives no valid input, so that event goes to
+    # the target's dead-letter path (AWS drops it) while the rule's other target gets both.
+    assert [orjson.loads(m.value()) for m in read_all(kafka_bootstrap, shaped)] == [{"link": "users/7"}]
+    assert sorted(ids(read_all(kafka_bootstrap, plain))) == sorted([as_object["id"], as_number["id"]])
+    (dead,) = read_all(kafka_bootstrap, worker.topics.dlq(bus))
+    assert orjson.loads(dead.value())["id"] == as_object["id"]
+    reason = headers(dead)["busbar-error"]
+    assert reason.startswith("input shaping failed: ") and "<payload>" in reason and "an object" in reason
+    assert headers(dead)["busbar-target"] == topic_arn(shaped)
+
+
 def test_api_destination_target_becomes_a_delivery_record(kafka_bootstrap: str, worker: WorkerProcess,
                                                           config: ConfigStore, bus: str) -> None:
     spec = {"Id": "h", "Arn": "arn:aws:events:us-east-1:000000000000:api-destination/hook/0b1c",

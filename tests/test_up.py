@@ -121,6 +121,10 @@ def test_up_with_kafka_starts_no_broker(tmp_path: Path, kafka_bootstrap: str) ->
     assert processes_mentioning("kafka.Kafka " + str(up.data_dir)) == []
     assert up.terminate() < 10
     assert up.proc.returncode == 0
+    # Written to a file, not a terminal: plain lines, no control sequences, no spinner leftovers.
+    out = up.output()
+    assert all(line.isprintable() for line in out.splitlines()), repr(out)
+    assert "OK ^" not in out
 
 
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
 //! It decides only records it can decide exactly as the Python side would: a plainly valid
 //! envelope (streams/envelope.py `_plainly_valid`) parsed the way orjson parses it. Anything
 //! else (not JSON, a field of the wrong type, a duplicated key at a used path, where orjson
-//! would keep the last, or an event where the array rule may apply) is left to Python,
+//! would keep the last, a key with a dot that may name a used path, or an event where the
+//! array rule may apply) is left to Python,
 //! which matches it or dead-letters it with the reason. Every value is parsed in full, also
 //! where no rule looks, so a number or string that orjson refuses is refused here too.
 
@@ -303,6 +304,11 @@ impl<'de> Visitor<'de> for At<'_, '_, '_, 'de> {
                     }
                     seen.push(child);
                     map.next_value_seed(At { ctx: &mut *ctx, node: child, in_array: false })?;
+                }
+                // EventBridge joins field names with dots, so the key "a.b" is also the path a
+                // then b; Python walks such keys (flatten.py), this side leaves them to it.
+                None if key.split_once('.').is_some_and(|(first, _)| used.children.contains_key(first)) => {
+                    return Err(undecided());
                 }
                 None => {
                     map.next_value::<Skip>()?;

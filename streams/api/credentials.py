@@ -9,14 +9,21 @@ everyone out.
 
 Secrets must never leak into logs: the returned mapping hides them from ``repr``, and no error
 message quotes a value read from a file (parser errors that would echo a line are replaced).
+
+A key may also name the AWS account it stands for (``aws_account_id`` in an INI section, or
+``{"KEYID": {"secret": "...", "account": "111122223333"}}`` in JSON). Event bus policies
+(PutPermission) decide what keys of other accounts may do; a key without an account belongs
+to the bus owner's account, ``BUSBAR_ACCOUNT_ID``.
 """
 
 from __future__ import annotations
 
 import configparser
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 FILE_VAR = "BUSBAR_CREDENTIALS_FILE"
 KEY_ID_VAR = "BUSBAR_ACCESS_KEY_ID"
@@ -24,6 +31,8 @@ SECRET_VAR = "BUSBAR_SECRET_ACCESS_KEY"
 
 _INI_KEY_ID = "aws_access_key_id"
 _INI_SECRET = "aws_secret_access_key"
+_INI_ACCOUNT = "aws_account_id"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 class CredentialMap(dict[str, str]):
@@ -32,6 +41,11 @@ class CredentialMap(dict[str, str]):
     Being a dict keeps lookups trivial for the signature check, while the overridden repr makes
     an accidental ``log.info("%s", creds)`` or a pytest assertion diff harmless.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Access key id -> the account it stands for, for the keys that name one.
+        self.accounts: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"CredentialMap(access_key_ids={sorted(self)!r})"
@@ -47,9 +61,11 @@ def load_credentials(env: Mapping[str, str]) -> CredentialMap | None:
     Raises ValueError naming the file or variable at fault.
     """
     sources: list[tuple[str, dict[str, str]]] = []
+    accounts: dict[str, str] = {}
     path = env.get(FILE_VAR, "").strip()
     if path:
-        sources.append((path, _load_file(Path(path))))
+        creds, accounts = _load_file(Path(path))
+        sources.append((path, creds))
     pair = _load_pair(env)
     if pair is not None:
         sources.append((f"{KEY_ID_VAR}/{SECRET_VAR}", pair))
@@ -66,6 +82,7 @@ def load_credentials(env: Mapping[str, str]) -> CredentialMap | None:
                 )
             merged[key_id] = secret
             origin.setdefault(key_id, source)
+    merged.accounts.update(accounts)
     return merged
 
 
@@ -82,20 +99,21 @@ def _load_pair(env: Mapping[str, str]) -> dict[str, str] | None:
     return {key_id: secret}
 
 
-def _load_file(path: Path) -> dict[str, str]:
+def _load_file(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(key id -> secret, key id -> account) from the file."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ValueError(f"{FILE_VAR}={path}: cannot read credentials file: {reason}") from None
     where = f"credentials file {path} ({FILE_VAR})"
-    creds = _parse_json(text, where) if text.lstrip().startswith("{") else _parse_ini(text, where)
+    creds, accounts = _parse_json(text, where) if text.lstrip().startswith("{") else _parse_ini(text, where)
     if not creds:
         raise ValueError(f"{where}: contains no credentials")
-    return creds
+    return creds, accounts
 
 
-def _parse_json(text: str, where: str) -> dict[str, str]:
+def _parse_json(text: str, where: str) -> tuple[dict[str, str], dict[str, str]]:
     def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
         seen: dict[str, object] = {}
         for key, value in pairs:
@@ -114,15 +132,23 @@ def _parse_json(text: str, where: str) -> dict[str, str]:
     if not isinstance(data, dict):
         raise ValueError(f'{where}: the JSON must be an object {{"ACCESS_KEY_ID": "secret", ...}}')
     creds: dict[str, str] = {}
-    for key_id, secret in data.items():
+    accounts: dict[str, str] = {}
+    for key_id, value in data.items():
         _check_key_id(key_id, where)
+        secret = value
+        if isinstance(value, dict):
+            if set(value) - {"secret", "account"}:
+                raise ValueError(f'{where}: the entry for {key_id!r} may only hold "secret" and "account"')
+            secret = value.get("secret")
+            if "account" in value:
+                accounts[key_id] = _check_account(value["account"], f"{where}: the account of {key_id!r}")
         if not isinstance(secret, str) or not secret:
             raise ValueError(f"{where}: the secret for {key_id!r} must be a non-empty string")
         creds[key_id] = secret
-    return creds
+    return creds, accounts
 
 
-def _parse_ini(text: str, where: str) -> dict[str, str]:
+def _parse_ini(text: str, where: str) -> tuple[dict[str, str], dict[str, str]]:
     # No interpolation: a '%' in a secret is a character, not a reference. And no DEFAULT
     # section: the AWS format has none, so [DEFAULT] must not leak its keys into every profile.
     parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
@@ -132,6 +158,7 @@ def _parse_ini(text: str, where: str) -> dict[str, str]:
         # configparser's messages quote the offending line, which may hold a secret.
         raise ValueError(f"{where}: not an INI credentials file ({_ini_error_location(exc)})") from None
     creds: dict[str, str] = {}
+    accounts: dict[str, str] = {}
     for section in parser.sections():
         key_id = parser.get(section, _INI_KEY_ID, fallback="").strip()
         secret = parser.get(section, _INI_SECRET, fallback="").strip()
@@ -143,7 +170,10 @@ def _parse_ini(text: str, where: str) -> dict[str, str]:
         if key_id in creds and creds[key_id] != secret:
             raise ValueError(f"{where}: access key id {key_id!r} has different secrets in two sections")
         creds[key_id] = secret
-    return creds
+        account = parser.get(section, _INI_ACCOUNT, fallback="").strip()
+        if account:
+            accounts[key_id] = _check_account(account, f"{where} section [{section}]: {_INI_ACCOUNT}")
+    return creds, accounts
 
 
 def _ini_error_location(exc: configparser.Error) -> str:
@@ -173,3 +203,9 @@ def _check_key_id(key_id: object, where: str) -> None:
         raise ValueError(
             f"{where}: an access key id is not valid (it must not contain '/', spaces or control characters)"
         )
+
+
+def _check_account(account: object, where: str) -> str:
+    if not isinstance(account, str) or not _ACCOUNT_ID.match(account):
+        raise ValueError(f"{where} must be a 12-digit AWS account id")
+    return account

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from streams.api.errors import UnknownOperationException, config_write_failed
-from streams.api.operations import buses, events, rules, tags, targets, test_pattern
+from streams.api.operations import buses, events, permissions, rules, tags, targets, test_pattern
 from streams.api.operations.common import Context, Params, Response
 from streams.api.validation import validate
 from streams.config_store import ConfigStoreError
@@ -30,6 +30,8 @@ OPERATIONS: dict[str, Handler] = {
     "DescribeEventBus": buses.describe_event_bus,
     "DeleteEventBus": buses.delete_event_bus,
     "ListEventBuses": buses.list_event_buses,
+    "PutPermission": permissions.put_permission,
+    "RemovePermission": permissions.remove_permission,
     "TestEventPattern": test_pattern.test_event_pattern,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -24,7 +23,8 @@ import orjson
 from aiohttp import web
 
 from streams.api import sigv4
-from streams.api.credentials import load_credentials
+from streams.api.caller import CALLER_ACCOUNT
+from streams.api.credentials import CredentialMap, load_credentials
 from streams.api.dispatch import dispatch, operation_of
 from streams.api.errors import (
     CONTENT_TYPE,
@@ -54,7 +54,7 @@ DRAIN_FACTOR = 16
 class ApiServer(Subsystem):
     """Authenticates, parses and dispatches requests; owns the PutEvents producer."""
 
-    def __init__(self, ctx: Context, credentials: Mapping[str, str] | None, sink: KafkaEventSink,
+    def __init__(self, ctx: Context, credentials: CredentialMap | None, sink: KafkaEventSink,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ctx = ctx
@@ -74,8 +74,9 @@ class ApiServer(Subsystem):
         try:
             body = await self.read_body(request)
             if self.credentials is not None:
-                sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
-                             request.headers, body, self.credentials, region=self.ctx.settings.region)
+                key_id = sigv4.verify(request.method, request.rel_url.raw_path, request.rel_url.raw_query_string,
+                                      request.headers, body, self.credentials, region=self.ctx.settings.region)
+                CALLER_ACCOUNT.set(self.credentials.accounts.get(key_id))
             operation = operation_of(request.headers.get("X-Amz-Target"))
             params = _parse(body)
             await self.ready_or_refuse()

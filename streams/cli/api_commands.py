@@ -347,8 +347,8 @@ test_pattern.__test__ = False  # type: ignore[attr-defined]  # a command, not a 
 # --- tail ---------------------------------------------------------------------------------------
 
 
-def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool,
-                 on_ready: Callable[[], None]) -> Iterator[bytes]:
+def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool, on_ready: Callable[[], None],
+                 missing_hint: str) -> Iterator[bytes]:
     """Record values of every partition of `topic`, from now (or the oldest) on, forever.
 
     Start offsets are read and assigned explicitly before `on_ready`, so an event put after
@@ -362,7 +362,7 @@ def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool,
         try:
             meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
             if meta is None or meta.error is not None or not meta.partitions:
-                raise click.ClickException(f"topic {topic} does not exist: is the bus name and --topic-prefix right?")
+                raise click.ClickException(f"topic {topic} does not exist: {missing_hint}")
             starts = []
             for partition in meta.partitions:
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
@@ -385,7 +385,9 @@ def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool,
 
 
 @click.command()
-@click.argument("bus", default="default")
+@click.argument("bus", required=False)
+@click.option("--topic", default=None,
+              help="Follow this Kafka topic (e.g. a rule's target topic) instead of a bus; any JSON is shown.")
 @click.option("--kafka", envvar=SETTINGS["kafka_bootstrap"].env, default=None,
               help=f"Kafka bootstrap servers [env {SETTINGS['kafka_bootstrap'].env}; default: the broker "
                    f"`busbar up` embeds, 127.0.0.1:<{SETTINGS['broker_port'].env}>].")
@@ -395,13 +397,16 @@ def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool,
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest retained event instead of now.")
 @click.option("--pretty", is_flag=True, help="Indent each event instead of one JSON line per event.")
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after this many events.")
-def tail(bus: str, kafka: str | None, topic_prefix: str, pattern: str | None, from_beginning: bool, pretty: bool,
-         count: int | None) -> None:
-    """Follow the events arriving on BUS, straight from its Kafka topic (no server needed).
+def tail(bus: str | None, topic: str | None, kafka: str | None, topic_prefix: str, pattern: str | None,
+         from_beginning: bool, pretty: bool, count: int | None) -> None:
+    """Follow the events arriving on BUS (default: default), or on --topic TOPIC, straight from Kafka.
 
-    One JSON event per line (pipe to jq to reshape); records that are not JSON are reported
-    on stderr and skipped.
+    No server needed. One JSON value per line (pipe to jq to reshape), or indented with
+    --pretty; records that are not JSON are reported on stderr and skipped. A target topic
+    holds what the target received, so with --topic any JSON is shown; --pattern then keeps
+    the JSON objects it matches.
     """
+    from streams.model import DEFAULT_BUS
     from streams.patterns import InvalidEvent, InvalidEventPattern, compile_pattern
     from streams.topics import TopicNames
 
@@ -409,14 +414,19 @@ def tail(bus: str, kafka: str | None, topic_prefix: str, pattern: str | None, fr
         matcher = compile_pattern(json_arg(pattern, "--pattern")) if pattern else None
     except InvalidEventPattern as exc:
         raise click.BadParameter(str(exc), param_hint="--pattern") from None
-    topic = TopicNames(topic_prefix).bus(bus)
+    if topic is not None and bus is not None:
+        raise click.UsageError("give BUS or --topic TOPIC, not both")
+    hint = "is the topic name right?"
+    if topic is None:
+        topic = TopicNames(topic_prefix).bus(bus or DEFAULT_BUS)
+        hint = "is the bus name and --topic-prefix right?"
     if kafka is None:
         try:
             kafka = f"127.0.0.1:{Settings.from_env().broker_port}"
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     shown = 0
-    records = follow_topic(kafka, topic, from_beginning=from_beginning,
+    records = follow_topic(kafka, topic, from_beginning=from_beginning, missing_hint=hint,
                            on_ready=lambda: click.echo(f"following {topic} (Ctrl-C stops)", err=True))
     try:
         for value in records:

@@ -71,7 +71,12 @@ def worker(**values: Any) -> None:
 
     ensure_internal_topics(settings)
 
-    Worker(app, loglevel=settings.log_level).execute_from_commandline()
+    runner = Worker(app, loglevel=settings.log_level)
+    if not sys.stdout.isatty():
+        # Faust's startup spinner writes cursor control sequences and a closing " OK ^" also
+        # into files and pipes (`busbar up > log`, make); outside a terminal it has nothing to show.
+        runner.spinner = None
+    runner.execute_from_commandline()
 
 
 @click.command("fetch-kafka")

@@ -9,9 +9,9 @@ Behaviour, and where it comes from (the "Amazon EventBridge input transformation
 guide, the API reference's InputTransformer page, and outputs recorded against AWS):
 
 * **Placeholder inside quotes** (``"state is <state>"``): the value's text. Strings go in
-  without quotes; numbers, ``true``, ``false`` and ``null`` as their JSON text; objects and
-  arrays as compact JSON with every double quote removed (``{key:value}``), which is what the
-  guide says EventBridge does "to ensure a valid string".
+  without quotes; numbers, ``true``, ``false`` and ``null`` as their JSON text. An object or
+  an array there gives no valid input: EventBridge delivers nothing to that target, and
+  ``shape`` raises ShapingFailed (a ValueError) naming the placeholder.
 * **Placeholder where a value goes** (``{"state": <state>}``): the value as JSON, so strings
   gain quotes and objects/arrays go in whole.
 * **A path that matches nothing**: the variable is the empty string: nothing inside quotes,
@@ -32,11 +32,12 @@ characters whose every ``<name>`` is defined (AWS: "contains invalid placeholder
 placeholder used as an object key, and that is valid JSON whatever values are filled in.
 
 Where busbar knowingly differs from AWS: values inserted inside quotes are escaped (AWS
-inserts them raw, so a value holding ``"`` or ``\\`` makes its output invalid JSON), and an
-``InputPath`` that matches nothing sends ``null``.
+inserts them raw, so a value holding ``"`` or ``\\`` makes its output invalid JSON), an
+``InputPath`` that matches nothing sends ``null``, and an event AWS drops for an object or
+array inside quotes goes to the target's dead-letter path with the reason.
 """
 
-from streams.input_shaping.errors import InvalidInputSpec
+from streams.input_shaping.errors import InvalidInputSpec, ShapingFailed
 from streams.input_shaping.shapers import InputShaper, compile_input
 
-__all__ = ["InputShaper", "InvalidInputSpec", "compile_input"]
+__all__ = ["InputShaper", "InvalidInputSpec", "ShapingFailed", "compile_input"]

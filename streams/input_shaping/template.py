@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import orjson
 
-from streams.input_shaping.errors import InvalidInputSpec
+from streams.input_shaping.errors import InvalidInputSpec, ShapingFailed
 from streams.input_shaping.paths import NOT_FOUND, CompiledPath
 
 RULE_ARN: Final = "aws.events.rule-arn"
@@ -80,7 +80,7 @@ class CompiledTemplate:
                 value = values[payload]
                 append(b'""' if value is NOT_FOUND else dumps(value))
             elif kind == _IN_STRING:
-                append(_in_string(values[payload]))
+                append(_in_string(values[payload], payload))
             elif kind == _EVENT_JSON_VALUE:
                 append(raw)
             else:
@@ -96,31 +96,25 @@ def dumps(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
-def _in_string(value: Any) -> bytes:
+def _in_string(value: Any, name: str) -> bytes:
     """Text of ``value`` escaped for the inside of a JSON string.
 
     EventBridge itself inserts the text unescaped, so a value with a quote or a backslash
     breaks its output; escaping gives the same bytes whenever EventBridge's output is valid
-    and valid JSON where it is not.
+    and valid JSON where it is not. An object or an array has no text EventBridge can place
+    there: it sends the target nothing, and ShapingFailed says why.
     """
     if type(value) is str:
         return dumps(value)[1:-1]
     if value is NOT_FOUND:
         return b""
     if isinstance(value, dict | list):
-        return dumps(_without_quotes(value))[1:-1]
+        kind = "an object" if isinstance(value, dict) else "an array"
+        raise ShapingFailed(
+            f"InputTemplate places <{name}> inside a JSON string, and its value in this event is {kind}; "
+            "EventBridge sends no input for such an event"
+        )
     return dumps(value)  # number, true, false, null: their JSON text needs no escaping
-
-
-def _without_quotes(value: Any) -> str:
-    """EventBridge writes an object or array inside a string with its double quotes removed."""
-    if isinstance(value, str):
-        return value.replace('"', "")
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_without_quotes(k)}:{_without_quotes(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_without_quotes(item) for item in value) + "]"
-    return dumps(value).decode()
 
 
 def _event_summary(event: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 
 from .cidr import parse_cidr
+from .consistency import ruler_key
 from .errors import InvalidEventPattern
-from .limits import MAX_BRANCHES, MAX_CRITERIA, MAX_DEPTH, MAX_PATTERN_LENGTH, MAX_WILDCARDS_PER_PATTERN
+from .limits import MAX_BRANCHES, MAX_CRITERIA, MAX_DEPTH, MAX_PATTERN_LENGTH
 from .numeric import MAX_KEY, MAX_NUMBER, MIN_KEY, MIN_NUMBER, exact_key, numeric_key
 from .predicates import (
     Absent,
@@ -67,12 +68,14 @@ class Condition:
     def accepts_absent(self) -> bool:
         return any(type(p) is Absent for p in self.predicates)
 
-    def order(self) -> tuple[int, int, Path, str]:
+    def order(self) -> tuple[Any, ...]:
         """Where this condition goes in its branch, so rule-set tries share prefixes.
 
         Exact-only conditions come first (most selective, cheapest lookups), then other
         positive operators, then exists/anything-but, then those satisfied by absence.
-        Shallow paths (source, detail-type) come before deep ones within a rank.
+        Shallow paths (source, detail-type) come before deep ones within a rank; those
+        satisfied by absence go in event-ruler's field order instead, which the array rule
+        for `exists: false` depends on (consistency.py).
         """
         kinds = {type(p) for p in self.predicates}
         if kinds <= {ExactString, ExactNumber, ExactLiteral}:
@@ -83,7 +86,10 @@ class Condition:
             rank = 2
         else:
             rank = 1
-        return rank, len(self.path), self.path, ",".join(sort_key(p) for p in self.predicates)
+        predicates = ",".join(sort_key(p) for p in self.predicates)
+        if rank == 3:
+            return rank, ruler_key(self.path), predicates
+        return rank, len(self.path), self.path, predicates
 
 
 Branch = tuple[Condition, ...]
@@ -164,10 +170,7 @@ def _multiply(left: list[list[Condition]], right: list[list[Condition]], where: 
 
 
 class _Compiler:
-    """One pattern's compilation; holds the running wildcard-complexity count."""
-
-    def __init__(self) -> None:
-        self.wildcards = 0
+    """One pattern's compilation (the rule-wide wildcard complexity is judged after it, complexity.py)."""
 
     def object(self, obj: dict[Any, Any], path: Path, where: str, depth: int, in_or: bool) -> list[list[Condition]]:
         if depth > MAX_DEPTH:
@@ -185,11 +188,14 @@ class _Compiler:
                 continue
             if in_or and key in _RESERVED_IN_OR:
                 raise InvalidEventPattern(here, f"{key!r} is a reserved name and cannot be a field inside $or")
+            # EventBridge names a field by its keys joined with dots, so the key "a.b" is the
+            # path a, b: it matches {"a": {"b": ...}} as well as the key "a.b" (flatten.py).
+            steps = (*path, *key.split("."))
             if isinstance(value, dict):
-                sub = self.object(value, (*path, key), here, depth + 1, in_or)
+                sub = self.object(value, steps, here, depth + 1, in_or)
                 branches = _multiply(branches, sub, here)
             elif isinstance(value, list):
-                condition = self.leaf(value, (*path, key), here)
+                condition = self.leaf(value, steps, here)
                 branches = [b + [condition] for b in branches]
             else:
                 raise InvalidEventPattern(here, f"{key!r} must be an object or an array")
@@ -248,13 +254,7 @@ class _Compiler:
         raise InvalidEventPattern(where, f"unrecognized match type {name!r}")
 
     def wildcard(self, arg: object, where: str) -> Wildcard:
-        segments = parse_wildcard(_string(arg, where, "wildcard"), where)
-        self.wildcards += len(segments) - 1
-        if self.wildcards > MAX_WILDCARDS_PER_PATTERN:
-            raise InvalidEventPattern(
-                where, f"pattern uses more than {MAX_WILDCARDS_PER_PATTERN} wildcard characters (too complex)"
-            )
-        return Wildcard(segments)
+        return Wildcard(parse_wildcard(_string(arg, where, "wildcard"), where))
 
     def anything_but(self, arg: object, where: str) -> AnythingBut:
         if isinstance(arg, dict):

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 
 class InvalidEventPattern(ValueError):
-    """A pattern EventBridge would refuse; the message names the JSON path and the reason."""
+    """A pattern EventBridge would refuse; the message names the JSON path and the reason.
+
+    An empty path is for refusals of the rule as a whole (complexity.py), which AWS words
+    without a location.
+    """
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{path}: {reason}" if path else reason)
         self.path = path
         self.reason = reason
 

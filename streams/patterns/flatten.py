@@ -4,6 +4,11 @@ Only paths some rule names are visited: a trie of used paths prunes the walk (as
 does), so the parts of an event no rule looks at cost one dict lookup or nothing. A path's
 values are its leaf values: scalars, including every scalar element of (nested) arrays.
 Objects are not leaf values, which is why `exists` only ever sees leaves.
+
+EventBridge names a field by its keys joined with dots, so an event key holding a dot is
+several steps at once: {"a.b": 1} has the value 1 at the path a, b, as {"a": {"b": 1}} does.
+Used paths are kept split at dots (the compiler splits pattern keys), and the walks below
+follow a dotted event key through as many trie steps as it has parts.
 """
 
 from __future__ import annotations
@@ -80,7 +85,9 @@ def build_extractor(root: TrieNode, slots: Mapping[Path, int]) -> Extractor | No
     a generic walk spends most of its time on interpreter overhead: calls, loops and tuple
     building for a dozen lookups. It returns slot number -> value (see SlotValues), or None
     when a used path continues below an array, where only collect() knows whether the array
-    rule matters. None instead of a function when the trie is too big to be worth compiling.
+    rule matters, or when an object it visits has a key with a dot, which collect() follows
+    (one string search per visited object; such keys are rare). None instead of a function
+    when the trie is too big to be worth compiling.
     """
     lines = ["def extract(ev):", "    out = {}"]
     counter = [0]
@@ -88,6 +95,8 @@ def build_extractor(root: TrieNode, slots: Mapping[Path, int]) -> Extractor | No
 
     def emit(node: TrieNode, var: str, depth: int) -> None:
         ind = "    " * depth
+        lines.append(f"{ind}if '.' in ''.join({var}):")
+        lines.append(f"{ind}    return None")
         stats["nodes"] += len(node.children)
         stats["fanout"] = max(stats["fanout"], len(node.children))
         stats["depth"] = max(stats["depth"], depth)
@@ -180,6 +189,8 @@ def _walk(obj: dict[str, Any], node: TrieNode, out: dict[Path, list[Any]], stric
         pairs = [(obj[key], child) for key, child in children.items() if key in obj]
     else:
         pairs = [(value, children[key]) for key, value in obj.items() if key in children]
+    if "." in "".join(obj):
+        pairs.extend(_dotted(obj, node))
     for value, child in pairs:
         t = type(value)
         if t is str or t is int or t is float or t is bool or value is None:
@@ -231,6 +242,25 @@ def _walk_context(obj: dict[str, Any], node: TrieNode, ctx: Context, out: dict[P
     for key, child in node.children.items():
         if key in obj:
             _visit_context(obj[key], child, ctx, out)
+    if "." in "".join(obj):
+        for value, child in _dotted(obj, node):
+            _visit_context(value, child, ctx, out)
+
+
+def _dotted(obj: dict[str, Any], node: TrieNode) -> list[tuple[Any, TrieNode]]:
+    """(value, trie node) for each key of `obj` holding a dot whose parts lead down the trie."""
+    pairs = []
+    for key, value in obj.items():
+        if "." in key:
+            child = node
+            for part in key.split("."):
+                found = child.children.get(part)
+                if found is None:
+                    break
+                child = found
+            else:
+                pairs.append((value, child))
+    return pairs
 
 
 def _visit_context(value: Any, node: TrieNode, ctx: Context, out: dict[Path, list[tuple[Any, Context]]]) -> None:

@@ -1,7 +1,8 @@
 """Hard limits on patterns, kept in one place so the API layer can quote them.
 
 Each limit exists so that no pattern can make the compiler or the matcher slow or crash,
-and, where EventBridge documents one, so that we refuse what it refuses.
+and, where EventBridge documents one, so that we refuse what it refuses. The wildcard
+complexity limit has a module of its own (complexity.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,3 @@ MAX_BRANCHES = 256
 # bus of 300 such rules ~120 MB. Before this limit, ten nested two-way `$or`s over twelve
 # fields (1,024 branches x 12 tests, 544 characters) cost ~6 MB per rule, 1.3 GB for 300.
 MAX_CRITERIA = 1024
-
-# event-ruler refuses wildcard patterns whose matching is too non-deterministic. Our
-# matcher is linear per wildcard, so these caps only bound per-event cost.
-MAX_WILDCARDS_PER_VALUE = 10
-MAX_WILDCARDS_PER_PATTERN = 100

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .compiler import Branch, compile_branches
-from .consistency import consistent_choice
+from .complexity import check_complexity
+from .consistency import Option, consistent_choice, ruler_key
 from .errors import InvalidEventPattern
 from .flatten import Context, build_trie, collect_with_context, decode_event
 
@@ -35,17 +36,21 @@ class EventPattern:
 
 
 def _branch_matches(branch: Branch, values: dict[Any, list[tuple[Any, Context]]]) -> bool:
-    options: list[set[Context]] = []
+    options: list[list[Option]] = []
     for condition in branch:
         present = values.get(condition.path)
         if not present:
             if condition.accepts_absent:
                 continue
             return False
-        contexts = {ctx for value, ctx in present if any(p.test(value) for p in condition.predicates)}
-        if not contexts:
+        key = ruler_key(condition.path)
+        matched = {ctx for value, ctx in present if any(p.test(value) for p in condition.predicates)}
+        found: list[Option] = [(ctx, key, ()) for ctx in matched]
+        if condition.accepts_absent:
+            found.append((None, key, tuple(ctx for _value, ctx in present)))
+        if not found:
             return False
-        options.append(contexts)
+        options.append(found)
     return consistent_choice(options)
 
 
@@ -54,7 +59,9 @@ def compile_pattern(pattern: str | dict[str, Any]) -> EventPattern:
     if isinstance(pattern, EventPattern):
         return pattern
     try:
-        return EventPattern(compile_branches(pattern), pattern)
+        branches = compile_branches(pattern)
+        check_complexity(branches)
+        return EventPattern(branches, pattern)
     except InvalidEventPattern:
         raise
     except RecursionError:

@@ -30,10 +30,9 @@ from collections.abc import Callable, Hashable, ItemsView
 from typing import Any
 
 from .compiler import Branch, Condition
-from .consistency import compatible_with_all
+from .consistency import Choice, absent_under, compatible_with_all, ruler_key
 from .flatten import (
     NO_VALUE,
-    Context,
     Path,
     SlotValues,
     build_extractor,
@@ -298,11 +297,17 @@ class RuleSet:
         return result
 
     def _matching_with_arrays(self, decoded: dict[str, Any]) -> set[Hashable]:
-        """The walk with the array rule: a state is a node plus the array elements used so far."""
+        """The walk with the array rule: a state is a node plus the array elements used so far.
+
+        Each element used is kept with the ruler_key of the field that used it, because a
+        field that must not exist is judged against the fields sorted before it only
+        (consistency.py). Conditions satisfied by absence come last in a branch, in that same
+        order (Condition.order), so those fields have all been matched when it is judged.
+        """
         values = collect_with_context(decoded, self._trie)
         result: set[Hashable] = set()
-        stack: list[tuple[_Node, tuple[Context, ...]]] = [(self._root, ())]
-        seen: set[tuple[int, tuple[Context, ...]]] = set()
+        stack: list[tuple[_Node, tuple[Choice, ...]]] = [(self._root, ())]
+        seen: set[tuple[int, tuple[Choice, ...]]] = set()
         while stack:
             node, chosen = stack.pop()
             if node.rules:
@@ -312,16 +317,19 @@ class RuleSet:
                 if not present:
                     reached = [(child, chosen) for child in index.match(NO_VALUE)]
                 else:
+                    key = ruler_key(path)
                     reached = []
+                    if index.absent and absent_under(key, (ctx for _value, ctx in present), chosen):
+                        reached.extend((child, chosen) for child in index.absent)
                     for value, ctx in present:
                         if not compatible_with_all(ctx, chosen):
                             continue
-                        extended = chosen if not ctx or ctx in chosen else (*chosen, ctx)
+                        extended = chosen if not ctx or (key, ctx) in chosen else (*chosen, (key, ctx))
                         reached.extend((child, extended) for child in index.match(value))
                 for child, state in reached:
-                    key = (id(child), state)
-                    if key not in seen:
-                        seen.add(key)
+                    state_key = (id(child), state)
+                    if state_key not in seen:
+                        seen.add(state_key)
                         stack.append((child, state))
         return result
 

@@ -9,7 +9,6 @@ matching blow up the way a backtracking regex can.
 from __future__ import annotations
 
 from .errors import InvalidEventPattern
-from .limits import MAX_WILDCARDS_PER_VALUE
 
 
 def parse_wildcard(text: str, path: str) -> tuple[str, ...]:
@@ -38,10 +37,6 @@ def parse_wildcard(text: str, path: str) -> tuple[str, ...]:
             previous_star = False
         i += 1
     segments.append("".join(current))
-    if len(segments) - 1 > MAX_WILDCARDS_PER_VALUE:
-        raise InvalidEventPattern(
-            path, f"wildcard has more than {MAX_WILDCARDS_PER_VALUE} '*' characters (too complex)"
-        )
     return tuple(segments)
 
 

@@ -21,7 +21,7 @@ ECHOED_FIELDS = ("Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConf
 
 def bus_view(ctx: Context, record: Record) -> Response:
     view = {"Name": record["Name"], "Arn": ctx.bus_arn(record["Name"])}
-    view.update({name: record[name] for name in (*ECHOED_FIELDS, "CreationTime", "LastModifiedTime")
+    view.update({name: record[name] for name in (*ECHOED_FIELDS, "Policy", "CreationTime", "LastModifiedTime")
                  if name in record})
     return view
 

@@ -30,6 +30,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from streams.api.errors import ApiError, ValidationException
 from streams.api.operations.common import Context, Params, Response, bus_name
+from streams.api.operations.permissions import put_events_denial
 from streams.envelope import MAX_EVENT_BYTES, InvalidEnvelope, encode_json, new_event
 from streams.kafka_writes import bounded_producer, never_stored
 
@@ -139,8 +140,12 @@ def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any
         bus = bus_name(ctx, entry.get("EventBusName"))
     except ApiError as exc:
         raise EntryError("InvalidArgument", exc.message) from None
-    if ctx.model.bus(bus) is None:
+    record = ctx.model.bus(bus)
+    if record is None:
         raise EntryError("InvalidArgument", f"Event bus {bus} does not exist.")
+    denial = put_events_denial(ctx, bus, record)
+    if denial is not None:
+        raise EntryError("AccessDeniedException", denial)
     time = None
     if entry.get("Time") is not None:
         try:

@@ -54,8 +54,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "instance_id": Setting(
         "BUSBAR_INSTANCE_ID", "",
-        "Stable identity of this worker in its group (static membership): a worker restarted with the same id "
-        "takes its partitions back at once; one that stops for good keeps them until the session times out.",
+        "Stable identity of this worker in its group (static membership, with BUSBAR_GROUP_PROTOCOL=classic): a "
+        "worker restarted with the same id takes its partitions back at once; one that stops for good keeps them "
+        "until the session times out.",
     ),
     "max_targets_per_rule": Setting("BUSBAR_MAX_TARGETS_PER_RULE", "5", "Targets one rule may have (AWS: 5)."),
     "max_rules_per_bus": Setting("BUSBAR_MAX_RULES_PER_BUS", "300", "Rules one event bus may have (AWS: 300)."),

@@ -20,6 +20,9 @@ from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
 
+FAUST_SESSION_TIMEOUT_S = 10.0
+FAUST_HEARTBEAT_S = 1.0
+
 
 def create_app(settings: Settings) -> faust.App:
     """The worker's app; SystemExit with the fix when no Kafka is configured."""
@@ -37,13 +40,22 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication,
         store="memory://",
         autodiscover=False,
+        # Faust starts the subsystems once its own consumer group has settled. With Faust's 60 s
+        # default session, a worker restarted after a crash waited a minute for its dead
+        # predecessor's session to expire before anything started; 10 s bounds that. (Faust's own
+        # static membership is not used: its assignor asserts that a returning member kept its
+        # web URL, and crashed the worker when the port had changed.)
+        broker_session_timeout=FAUST_SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=FAUST_HEARTBEAT_S,
     )
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
-    subsystems: list[Subsystem] = [config, router]
+    subsystems: list[Subsystem] = [config, router, install_api(app, settings=settings, topics=topics, config=config)]
     for subsystem in subsystems:
-        app.service(subsystem)  # type: ignore[arg-type]  # Faust takes instances too
-    subsystems.append(install_api(app, settings=settings, topics=topics, config=config))
+        # Started with the app itself, not once Faust's consumer group has settled (app.service):
+        # none of them reads through Faust, and a worker restarted after a crash then routes and
+        # answers at once instead of waiting out its dead predecessor's session in that group.
+        app.add_dependency(subsystem)
     _install_pages(app, settings, subsystems)
     return app
 

@@ -19,7 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from streams.config_store import ConfigStore
 from tests.support import WorkerProcess, unique
-from tests.test_router_support import create_topics, event, ids, read_all, rule, topic_arn, wait_routed
+from tests.test_router_support import create_topics, event, ids, put, read_all, rule, topic_arn, wait_routed
 
 pytestmark = pytest.mark.kafka
 
@@ -90,3 +90,33 @@ def test_every_event_arrives_when_one_of_two_workers_is_killed(kafka_bootstrap: 
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_a_worker_restarted_with_its_instance_id_takes_its_partitions_back_at_once(kafka_bootstrap: str,
+                                                                                   worker_logs: Path) -> None:
+    """Static membership (classic protocol): the restarted worker replaces its dead self in the
+    group straight away, rather than joining beside it and waiting for the dead member's session
+    to time out."""
+    prefix, instance = unique("static"), unique("worker")
+    env = {"BUSBAR_INSTANCE_ID": instance, "BUSBAR_GROUP_PROTOCOL": "classic"}
+    first = WorkerProcess(kafka_bootstrap, prefix=prefix, extra_env=env)
+    first.start(worker_logs)
+    group = f"{prefix}-router"
+    try:
+        wait_members(kafka_bootstrap, group, 1)
+        first.kill()
+    finally:
+        first.stop()
+    again = WorkerProcess(kafka_bootstrap, prefix=prefix, extra_env=env)
+    again.start(worker_logs)  # healthy means its router has been assigned its partitions
+    try:
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap, "log_level": 0})
+        members = admin.describe_consumer_groups([group])[group].result().members
+        assert [m.group_instance_id for m in members] == [instance]
+        topics = again.topics
+        assert {tp.topic for tp in members[0].assignment.topic_partitions} == {topics.bus("default")}
+        events = [event("static", {"n": n}) for n in range(20)]
+        put(kafka_bootstrap, topics.bus("default"), events)
+        wait_routed(kafka_bootstrap, group, topics.bus("default"), timeout=30)
+    finally:
+        again.stop()

@@ -153,4 +153,4 @@ def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: C
     server = ApiServer(Context(settings, topics, config.store, sink), credentials, sink, requires=(config,))
     app.web.web_app.router.add_post("/", server.handle)
     SchedulerApi(server).add_routes(app.web.web_app.router)  # EventBridge Scheduler's rest-json routes
-    return app.service(server)  # type: ignore[arg-type]  # Faust takes instances too
+    return server

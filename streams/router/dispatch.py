@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from confluent_kafka import Message
+from confluent_kafka import KafkaException, Message
 
 from streams.envelope import Event, InvalidEnvelope, decode_json
 from streams.router.forwarding import NOT_FORWARDED_AGAIN, forwarded_from, refused_headers
@@ -65,6 +65,8 @@ class Dispatcher:
             for msg in messages:
                 done += 1
                 if msg.error() is not None:
+                    if msg.error().fatal():  # the consumer is dead: stop, and let the worker be restarted
+                        raise KafkaException(msg.error())
                     log.warning("bus consumer: %s", msg.error())
                     continue
                 try:

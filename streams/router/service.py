@@ -94,6 +94,10 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     config = {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-router",
               **CONSUMER_CONFIG, **protocol}
     if settings.instance_id:
+        if settings.group_protocol != "classic":
+            # KIP-848 keeps a crashed static member's partitions until its session expires and
+            # refuses its successor the same id meanwhile (a fatal error), so the id buys nothing there.
+            raise ValueError("BUSBAR_INSTANCE_ID (static membership) needs BUSBAR_GROUP_PROTOCOL=classic")
         config["group.instance.id"] = settings.instance_id
     return config
 

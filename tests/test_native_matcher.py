@@ -204,3 +204,53 @@ def test_the_matcher_hands_back_the_rule_ids_it_was_built_with() -> None:
     assert decided is not None
     assert set(decided[1]) == {first, second}
     assert all(rule is first or rule is second for rule in decided[1])
+
+
+# One sample pattern per operator form; the test below fails if a predicate class has none,
+# so an operator cannot be added to the engine without also reaching the index and the native side.
+OPERATOR_SAMPLES = [
+    ["x"], [3], [True], [None], [{"prefix": "a"}], [{"suffix": "a"}], [{"prefix": {"equals-ignore-case": "a"}}],
+    [{"equals-ignore-case": "a"}], [{"wildcard": "a*b"}], [{"numeric": [">", 1]}], [{"cidr": "10.0.0.0/8"}],
+    [{"exists": True}], [{"exists": False}], [{"anything-but": "x"}],
+]
+
+
+def _predicate_classes() -> set[str]:
+    """By name: `dataclass(slots=True)` replaces each class, and the replaced one may linger
+    among the subclasses."""
+    from streams.patterns import predicates as pr
+
+    found, todo = set(), [pr.Predicate]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return found
+
+
+def test_every_predicate_class_has_an_index_family_and_a_native_encoding() -> None:
+    from streams.patterns import RuleSet, compile_pattern
+    from streams.router.native import build_matcher, encode_predicate
+
+    compiled = [compile_pattern({"detail": {"f": sample}}) for sample in OPERATOR_SAMPLES]
+    predicates = [p for pattern in compiled for branch in pattern.branches for c in branch for p in c.predicates]
+    assert {type(p).__name__ for p in predicates} == _predicate_classes()
+    rules = RuleSet()
+    for number, pattern in enumerate(compiled):
+        rules.add(number, pattern)  # raises TypeError for a predicate no index family takes
+    for p in predicates:
+        assert encode_predicate(p)
+    assert build_matcher(rules.items()) is not None
+
+
+def test_the_native_matcher_refuses_envelope_fields_or_numbers_other_than_its_own() -> None:
+    from busbar_native import EnvelopeMatcher
+
+    from streams.envelope import FIELDS, MAX_EVENT_BYTES
+    from streams.patterns.numeric import MAX_NUMBER, MIN_NUMBER, SCALE
+
+    EnvelopeMatcher([], [], [], [], False, MAX_EVENT_BYTES, list(FIELDS), (MIN_NUMBER, MAX_NUMBER, SCALE))
+    with pytest.raises(ValueError, match="envelope fields"):
+        EnvelopeMatcher([], [], [], [], False, MAX_EVENT_BYTES, [*FIELDS, "extra"], (MIN_NUMBER, MAX_NUMBER, SCALE))
+    with pytest.raises(ValueError, match="numeric range"):
+        EnvelopeMatcher([], [], [], [], False, MAX_EVENT_BYTES, list(FIELDS), (MIN_NUMBER, MAX_NUMBER, 1000))

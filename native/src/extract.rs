@@ -103,8 +103,13 @@ enum Seen<'de> {
     Seq(bool),
 }
 
+/// The envelope's fields in envelope.FIELDS's order: EnvelopeMatcher::new checks the Python list
+/// against this one (and `field_number` against both).
+pub const FIELDS: [&str; 10] =
+    ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail", "replay-name"];
+
 /// The envelope's fields (envelope.FIELDS), numbered for a bit set of those seen.
-fn field_number(key: &str) -> Option<usize> {
+pub fn field_number(key: &str) -> Option<usize> {
     Some(match key {
         "version" => 0,
         "id" => ID,

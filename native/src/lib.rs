@@ -37,7 +37,11 @@ impl EnvelopeMatcher {
     /// paths: the used paths, slot = position. conditions: (slot, encoded predicates).
     /// branches: (rule number, condition numbers). rules: the objects `route` hands back.
     /// strict: some branch names a path twice. max_bytes: the envelope size limit.
+    /// fields: envelope.FIELDS; numbers: (numeric.MIN_NUMBER, MAX_NUMBER, SCALE). Both are what
+    /// this module decides by; it refuses to build when Python's differ from its own.
     #[new]
+    #[pyo3(signature = (paths, conditions, branches, rules, strict, max_bytes, fields=None, numbers=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         paths: Vec<Vec<String>>,
         conditions: Vec<(u32, Vec<Bound<'_, PyAny>>)>,
@@ -45,7 +49,26 @@ impl EnvelopeMatcher {
         rules: Vec<Py<PyAny>>,
         strict: bool,
         max_bytes: usize,
+        fields: Option<Vec<String>>,
+        numbers: Option<(i64, i64, i64)>,
     ) -> PyResult<Self> {
+        if let Some(fields) = fields {
+            let known = fields.iter().enumerate().all(|(i, f)| extract::field_number(f) == Some(i));
+            if fields.len() != extract::FIELDS.len() || !known {
+                return Err(PyValueError::new_err(format!(
+                    "envelope fields {fields:?} differ from the native matcher's {:?}",
+                    extract::FIELDS
+                )));
+            }
+        }
+        if let Some(numbers) = numbers {
+            let own = (-pred::MAX_NUMBER, pred::MAX_NUMBER, pred::SCALE);
+            if numbers != own {
+                return Err(PyValueError::new_err(format!(
+                    "numeric range and scale {numbers:?} differ from the native matcher's {own:?}"
+                )));
+            }
+        }
         let conditions = conditions
             .into_iter()
             .map(|(slot, preds)| {

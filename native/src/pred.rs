@@ -33,8 +33,10 @@ pub enum Leaf<'a> {
     Lit(Lit),
 }
 
-const MAX_NUMBER: i64 = 5_000_000_000;
-const SCALE: i64 = 1_000_000;
+/// numeric.MAX_NUMBER and numeric.SCALE: the Python side hands its own to EnvelopeMatcher::new,
+/// which refuses to build if they differ, so a change on one side cannot silently split the two.
+pub const MAX_NUMBER: i64 = 5_000_000_000;
+pub const SCALE: i64 = 1_000_000;
 
 pub fn key_i64(v: i64) -> Option<i64> {
     (-MAX_NUMBER..=MAX_NUMBER).contains(&v).then(|| v * SCALE)

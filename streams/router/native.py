@@ -18,10 +18,11 @@ from typing import Any
 
 from busbar_native import EnvelopeMatcher
 
-from streams.envelope import MAX_EVENT_BYTES
+from streams.envelope import FIELDS, MAX_EVENT_BYTES
 from streams.patterns import EventPattern
 from streams.patterns import predicates as pr
 from streams.patterns.compiler import Condition
+from streams.patterns.numeric import MAX_NUMBER, MIN_NUMBER, SCALE
 
 __all__ = ["EnvelopeMatcher", "build_matcher"]
 
@@ -52,7 +53,8 @@ def build_matcher(rules: Iterable[tuple[Hashable, EventPattern]]) -> EnvelopeMat
                     encoded.append((slot, [encode_predicate(p) for p in condition.predicates]))
                 numbers.append(found)
             branches.append((number, numbers))
-    return EnvelopeMatcher([list(path) for path in paths], encoded, branches, ids, strict, MAX_EVENT_BYTES)
+    return EnvelopeMatcher([list(path) for path in paths], encoded, branches, ids, strict, MAX_EVENT_BYTES,
+                           list(FIELDS), (MIN_NUMBER, MAX_NUMBER, SCALE))
 
 
 def encode_predicate(p: pr.Predicate) -> tuple[Any, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,10 +10,11 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_port, free_ports, stop_process
 from streams.settings import Settings
@@ -23,6 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def health(url: str) -> tuple[int, dict[str, Any]]:
+    """A worker's /health status and body (0 and {} while nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2.0) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except (OSError, ValueError):
+        return 0, {}
 
 
 def http_status(url: str, timeout: float = 2.0) -> int:
@@ -70,7 +83,9 @@ class WorkerProcess:
     def settings(self) -> Settings:
         return Settings.from_env(self.env())
 
-    def start(self, log_dir: Path, timeout: float = 60.0) -> WorkerProcess:
+    def start(self, log_dir: Path, timeout: float = 60.0,
+              until: Callable[[int, dict[str, Any]], None] | None = None) -> WorkerProcess:
+        """Start the worker and wait until /health says 200; `until` sees every answer before."""
         self.log_path = log_dir / f"worker-{self.port}.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env(),
@@ -79,8 +94,11 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.process.returncode}: {self.log_tail()}")
-            if http_status(f"{self.url}/health") == 200:
+            status, body = health(self.url)
+            if status == 200:
                 return self
+            if until is not None and status:
+                until(status, body)
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"worker not healthy within {timeout}s: {self.log_tail()}")

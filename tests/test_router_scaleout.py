@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -118,5 +119,32 @@ def test_a_worker_restarted_with_its_instance_id_takes_its_partitions_back_at_on
         events = [event("static", {"n": n}) for n in range(20)]
         put(kafka_bootstrap, topics.bus("default"), events)
         wait_routed(kafka_bootstrap, group, topics.bus("default"), timeout=30)
+    finally:
+        again.stop()
+
+
+def test_health_says_ready_only_once_the_router_has_its_partitions(kafka_bootstrap: str, worker_logs: Path) -> None:
+    """A worker restarted after a crash waits for its dead predecessor's session before it gets
+    partitions; meanwhile /health answers 503 naming the router, and its first 200 comes when
+    the router owns the bus partitions (a load balancer or `busbar up` trusts exactly that)."""
+    prefix = unique("ready")
+    first = WorkerProcess(kafka_bootstrap, prefix=prefix).start(worker_logs)
+    group, bus_topic = f"{prefix}-router", first.topics.bus("default")
+    wait_members(kafka_bootstrap, group, 1)
+    first.kill()
+    first.stop()
+    again = WorkerProcess(kafka_bootstrap, prefix=prefix)
+    waiting: list[str] = []
+
+    def note_waiting(status: int, body: dict[str, Any]) -> None:
+        waiting.extend(body.get("worker", {}).get("waiting_for", []))
+
+    try:
+        again.start(worker_logs, until=note_waiting)
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap, "log_level": 0})
+        members = admin.describe_consumer_groups([group])[group].result().members
+        owned = {(tp.topic, tp.partition) for m in members for tp in m.assignment.topic_partitions}
+        assert len(members) == 1 and {topic for topic, _ in owned} == {bus_topic}, members
+        assert "RouterService" in waiting
     finally:
         again.stop()

@@ -381,3 +381,22 @@ def test_a_record_larger_than_the_producer_takes_is_reported_not_raised() -> Non
     assert value == b"x" * 5000
     assert not error.retriable
     assert "size" in error.reason.lower()
+
+
+def test_a_rule_change_rebuilds_only_its_bus_off_the_routing_thread() -> None:
+    destinations = FakeDestinations()
+    router = Router(destinations)
+    put_rule(router, "a", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out-a")}])
+    put_rule(router, "b", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out-b")}], bus="other")
+    other = router.index.buses["other"].native
+    assert other is not None
+    record = {"Name": "a2", "EventBusName": BUS, "EventPattern": '{"source": ["app"]}', "State": "ENABLED",
+              "Targets": [{"Id": "t", "Arn": topic_arn("out-a2")}]}
+    router.index.apply(Change(rule_key(BUS, "a2"), None, record))
+    router.index.refresh()  # starts the rebuild and returns: the new matcher is swapped in by a later call
+    assert router.index.buses[BUS].native is None  # meanwhile this bus takes the Python path...
+    assert router.index.buses["other"].native is other  # ...and the other bus keeps its matcher
+    route(router, [event_bytes()])
+    assert len(destinations.landed("out-a")) == len(destinations.landed("out-a2")) == 1
+    router.index.wait_built(5)
+    assert router.index.buses[BUS].native is not None

@@ -39,6 +39,10 @@ class EventSink(Protocol):
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
 
+    async def send_all(self, records: list[tuple[str, bytes, bytes]]) -> list[BaseException | None]:
+        """(topic, key, value) records; per record None once acknowledged, else what went wrong."""
+        ...
+
 
 @dataclass
 class Context:

@@ -22,7 +22,9 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -31,7 +33,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from streams.api.errors import ApiError, ValidationException
 from streams.api.operations.common import Context, Params, Response, bus_name
 from streams.api.operations.permissions import put_events_denial
-from streams.envelope import MAX_EVENT_BYTES, InvalidEnvelope, encode_json, new_event
+from streams.envelope import MAX_EVENT_BYTES, InvalidEnvelope, new_event_record
 from streams.kafka_writes import bounded_producer, never_stored
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,37 @@ class EntryError(Exception):
         self.message = message
 
 
-class KafkaEventSink:
-    """A confluent-kafka producer whose deliveries resolve asyncio futures.
+Outcome = BaseException | None  # None: Kafka acknowledged the record
 
-    produce() only queues, so it can run on the event loop; a thread serves delivery reports
-    (poll) so that awaiting an acknowledgement never blocks the loop.
+
+class _Pending:
+    """The records of one request: their outcomes, filled in by the producer's delivery reports
+    (on the poll thread; on the event loop for a record refused before sending); complete when
+    none is missing, and then queued on `done` for the poll thread to hand to the loop."""
+
+    __slots__ = ("future", "outcomes", "missing", "done", "lock")
+
+    def __init__(self, future: asyncio.Future[None], count: int, done: deque[_Pending]) -> None:
+        self.future, self.outcomes, self.missing, self.done = future, [None] * count, count, done
+        self.lock = threading.Lock()
+
+    def report(self, index: int, err: KafkaError | None, _msg: Message | None = None) -> None:
+        if err is not None:
+            self.outcomes[index] = KafkaException(err)
+        with self.lock:
+            self.missing -= 1
+            complete = self.missing == 0
+        if complete:
+            self.done.append(self)
+
+
+class KafkaEventSink:
+    """A confluent-kafka producer whose delivery reports settle whole requests.
+
+    produce() only queues, so it runs on the event loop; a thread serves delivery reports
+    (poll). A report only fills in its request's outcome; the poll thread then wakes the event
+    loop once for every request completed in that poll, not once per record: waking the loop
+    per record was a fifth of the worker's time under PutEvents load.
     """
 
     def __init__(self, bootstrap: str, timeout_s: float) -> None:
@@ -72,6 +100,8 @@ class KafkaEventSink:
             **bounded_producer(timeout_s),  # no longer than the request waits
             "log_level": 3,
         })
+        self._completed: deque[_Pending] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="busbar-api-producer", daemon=True)
 
@@ -86,35 +116,50 @@ class KafkaEventSink:
     def _poll(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(POLL_S)
+            if self._completed and self._loop is not None:
+                completed = [self._completed.popleft() for _ in range(len(self._completed))]
+                # RuntimeError: the loop has closed (worker shutdown), so nobody awaits these any more.
+                with contextlib.suppress(RuntimeError):
+                    self._loop.call_soon_threadsafe(_resolve, completed)
 
     async def send(self, topic: str, key: bytes, value: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        """One record; raises what Kafka answered if it was not acknowledged."""
+        (outcome,) = await self.send_all([(topic, key, value)])
+        if outcome is not None:
+            raise outcome
 
-        def settle(err: KafkaError | None, _msg: Message) -> None:
-            # RuntimeError: the loop has closed (worker shutdown), so nobody awaits this any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, future, err)
-
+    async def send_all(self, records: list[tuple[str, bytes, bytes]]) -> list[Outcome]:
+        """Produce (topic, key, value) records; each one's outcome once Kafka has answered for all,
+        or TimeoutError for those it has not answered within the timeout (and its grace)."""
+        loop = self._loop = asyncio.get_running_loop()
+        pending = _Pending(loop.create_future(), len(records), self._completed)
         give_up = loop.time() + self.timeout_s
-        while True:
-            try:
-                self._producer.produce(topic, value, key, on_delivery=settle)
-                break
-            except BufferError:  # local queue full: the poll thread is draining it
-                if loop.time() >= give_up:
-                    raise KafkaException(KafkaError(KafkaError._QUEUE_FULL)) from None
-                await asyncio.sleep(POLL_S)
-        await future
+        for index, (topic, key, value) in enumerate(records):
+            report = partial(pending.report, index)
+            while True:
+                try:
+                    self._producer.produce(topic, value, key, on_delivery=report)
+                    break
+                except BufferError:  # local queue full: the poll thread is draining it
+                    if loop.time() >= give_up:
+                        report(KafkaError(KafkaError._QUEUE_FULL))
+                        break
+                    await asyncio.sleep(POLL_S)
+                except KafkaException as exc:  # refused before sending (too large, ...)
+                    report(exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError)
+                           else KafkaError(KafkaError._INVALID_ARG))
+                    break
+        if pending.missing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + REPORT_GRACE_S)
+        return [TimeoutError("no delivery report") if pending.missing and outcome is None else outcome
+                for outcome in pending.outcomes]
 
 
-def _settle(future: asyncio.Future[None], err: KafkaError | None) -> None:
-    if future.done():  # the request was cancelled meanwhile
-        return
-    if err is None:
-        future.set_result(None)
-    else:
-        future.set_exception(KafkaException(err))
+def _resolve(completed: list[_Pending]) -> None:
+    for pending in completed:
+        if not pending.future.done():  # the request gave up waiting meanwhile
+            pending.future.set_result(None)
 
 
 def entry_size(entry: dict[str, Any]) -> int:
@@ -125,8 +170,8 @@ def entry_size(entry: dict[str, Any]) -> int:
     return size + sum(len(resource.encode()) for resource in entry.get("Resources") or [])
 
 
-def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(bus, envelope) for one entry, or EntryError with AWS's code for the entry."""
+def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any], bytes]:
+    """(bus, envelope, its JSON) for one entry, or EntryError with AWS's code for the entry."""
     for member in ("Source", "DetailType", "Detail"):
         if not entry.get(member):
             raise EntryError("InvalidArgument", f"Parameter {member} is not valid. Reason: {member} is a required argument.")
@@ -153,13 +198,13 @@ def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any
         except (OverflowError, OSError, ValueError):
             raise EntryError("InvalidArgument", "Parameter Time is not valid. Reason: out of range.") from None
     try:
-        event = new_event(source=entry["Source"], detail_type=entry["DetailType"], detail=detail,
-                          resources=entry.get("Resources"), time=time,
-                          account=ctx.settings.account, region=ctx.settings.region)
+        event, data = new_event_record(source=entry["Source"], detail_type=entry["DetailType"], detail=detail,
+                                       resources=entry.get("Resources"), time=time,
+                                       account=ctx.settings.account, region=ctx.settings.region)
     except InvalidEnvelope as exc:
         member = ENTRY_MEMBERS.get(exc.field or "", "Entry")
         raise EntryError("InvalidArgument", f"Parameter {member} is not valid. Reason: {exc}") from None
-    return bus, event
+    return bus, event, data
 
 
 async def put_events(ctx: Context, params: Params) -> Response:
@@ -169,29 +214,23 @@ async def put_events(ctx: Context, params: Params) -> Response:
             f"Total size of the entries in the request is over the limit ({MAX_EVENT_BYTES} bytes)."
         )
     results: list[Response] = []
-    sends: dict[int, asyncio.Task[None]] = {}
+    sent: list[int] = []  # indexes of the entries sent, in records' order
+    records: list[tuple[str, bytes, bytes]] = []
     for index, entry in enumerate(entries):
         try:
-            bus, event = build_event(ctx, entry)
+            bus, event, data = build_event(ctx, entry)
         except EntryError as exc:
             results.append({"ErrorCode": exc.code, "ErrorMessage": exc.message})
             continue
         results.append({"EventId": event["id"]})
-        sends[index] = asyncio.ensure_future(
-            ctx.events.send(ctx.topics.bus(bus), event["id"].encode(), encode_json(event))
-        )
-    if sends:
-        await asyncio.wait(sends.values(), timeout=ctx.events.timeout_s + REPORT_GRACE_S)
-    for index, send in sends.items():
-        if not send.done():
-            send.cancel()  # its report, if it ever comes, finds nobody waiting
-            outcome: BaseException | None = TimeoutError("no delivery report")
-        else:
-            outcome = send.exception()
-        if outcome is not None:
-            event_id = results[index]["EventId"]
-            log.error("PutEvents: event %s not acknowledged by Kafka: %s", event_id, outcome)
-            results[index] = failed_entry(event_id, outcome, ctx.events.timeout_s)
+        sent.append(index)
+        records.append((ctx.topics.bus(bus), event["id"].encode(), data))
+    if records:
+        for index, outcome in zip(sent, await ctx.events.send_all(records), strict=True):
+            if outcome is not None:
+                event_id = results[index]["EventId"]
+                log.error("PutEvents: event %s not acknowledged by Kafka: %s", event_id, outcome)
+                results[index] = failed_entry(event_id, outcome, ctx.events.timeout_s)
     return {"FailedEntryCount": sum(1 for result in results if "ErrorCode" in result), "Entries": results}
 
 

@@ -1,0 +1,205 @@
+"""PutEvents ingest benchmark: the EventBridge API of one worker under concurrent clients.
+
+Measures, against the embedded Apache Kafka broker on this machine (or --kafka):
+  1. entries/s accepted through `POST /` (PutEvents, AWS JSON 1.1) from --clients concurrent
+     keep-alive clients, each sending its next request as soon as the last is answered, with
+     p50/p99 request latency and the worker's CPU per entry. Configurations: 64 clients x 10
+     entries (the headline), 8 and 1 clients, 1 entry per request, and SigV4 on (requests
+     signed in advance, so signing costs the client nothing while timed);
+  2. the peer: the same number of events produced straight to the bus topic by one
+     confluent-kafka producer (acks=all, idempotent), and the ratio, on the last line.
+The load comes from this process (aiohttp), which shares the machine's cores with the worker
+and the broker: on 2 cores the figures are a floor for what the worker alone would take.
+
+Run: .venv/bin/python bench/api.py [--seconds S] [--kafka BOOTSTRAP] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import orjson
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from confluent_kafka import Producer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.pipeline import cpu_seconds, percentile  # noqa: E402
+from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
+from streams.envelope import new_event  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+from tests.support import WorkerProcess  # noqa: E402
+
+BUS = "bench"
+REGION = "us-east-1"
+KEY_ID, SECRET = "AKIDBENCH", "bench-secret"
+TARGET = "AWSEvents.PutEvents"
+BODIES = 256  # distinct request bodies (and signatures), cycled
+WARMUP_S = 3.0
+
+
+@dataclass(frozen=True)
+class Config:
+    clients: int
+    entries: int
+    signed: bool
+
+    def __str__(self) -> str:
+        return f"{self.clients} clients x {self.entries} entries, {'SigV4' if self.signed else 'local'}"
+
+
+@dataclass
+class Result:
+    entries_per_s: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_entry: float
+    failed: int
+
+
+def body(entries: int, n: int) -> bytes:
+    return orjson.dumps({"Entries": [
+        {"EventBusName": BUS, "Source": "bench.api", "DetailType": "Order Placed",
+         "Detail": orjson.dumps({"order": n * entries + i, "total": 150, "items": ["a", "b"]}).decode()}
+        for i in range(entries)]})
+
+
+def requests(url: str, config: Config) -> list[tuple[bytes, dict[str, str]]]:
+    """Bodies with their headers; signed now (SigV4 signatures stay valid for five minutes)."""
+    made = []
+    for n in range(BODIES):
+        data = body(config.entries, n)
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET}
+        if config.signed:
+            request = AWSRequest(method="POST", url=f"{url}/", data=data, headers=headers)
+            SigV4Auth(Credentials(KEY_ID, SECRET), "events", REGION).add_auth(request)
+            headers = dict(request.headers.items())
+        made.append((data, headers))
+    return made
+
+
+async def load(url: str, config: Config, seconds: float, pid: int | None) -> Result:
+    prepared = requests(url, config)
+    latencies: list[float] = []
+    counts = {"entries": 0, "failed": 0}
+    timing = {"on": False}
+
+    async def client(session: aiohttp.ClientSession, offset: int, stop_at: float) -> None:
+        n = offset
+        while time.monotonic() < stop_at:
+            data, headers = prepared[n % BODIES]
+            n += config.clients
+            started = time.monotonic()
+            async with session.post(f"{url}/", data=data, headers=headers) as resp:
+                answer = await resp.read()
+            if not timing["on"]:
+                continue
+            latencies.append(time.monotonic() - started)
+            if resp.status != 200:
+                counts["failed"] += config.entries
+                continue
+            failed = orjson.loads(answer)["FailedEntryCount"]
+            counts["failed"] += failed
+            counts["entries"] += config.entries - failed
+
+    connector = aiohttp.TCPConnector(limit=config.clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        stop_at = time.monotonic() + WARMUP_S + seconds
+        tasks = [asyncio.create_task(client(session, i, stop_at)) for i in range(config.clients)]
+        await asyncio.sleep(WARMUP_S)
+        timing["on"], started, cpu = True, time.monotonic(), cpu_seconds(pid)
+        await asyncio.gather(*tasks)
+        elapsed, cpu = time.monotonic() - started, cpu_seconds(pid) - cpu
+    entries = max(counts["entries"], 1)
+    return Result(counts["entries"] / elapsed, 1000 * percentile(latencies, 0.5), 1000 * percentile(latencies, 0.99),
+                  cpu / entries * 1e6, counts["failed"])
+
+
+def peer(bootstrap: str, topic: str, count: int) -> float:
+    """Events/s one confluent-kafka producer puts straight on the bus topic (acks=all, idempotent)."""
+    values = [orjson.dumps(new_event(source="bench.api", detail_type="Order Placed", detail={"order": n},
+                                     account="000000000000", region=REGION)) for n in range(count)]
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5,
+                         "queue.buffering.max.messages": 2_000_000})
+    started = time.monotonic()
+    for n, value in enumerate(values):
+        while True:
+            try:
+                producer.produce(topic, value, str(n).encode())
+                break
+            except BufferError:
+                producer.poll(0.01)
+    assert producer.flush(120) == 0
+    return count / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per configuration")
+    parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
+    parser.add_argument("--quick", action="store_true", help="only the headline configuration")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="busbar-bench-api-") as tmp:
+        work = Path(tmp)
+        if args.kafka:
+            run(args.kafka, args, work)
+            return
+        port, controller_port = free_ports(2)
+        broker = EmbeddedKafka(work / "kafka", port, Settings.from_env().kafka_lib, controller_port=controller_port)
+        broker.start()
+        try:
+            run(broker.bootstrap, args, work)
+        finally:
+            broker.stop()
+
+
+def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
+    headline = Config(64, 10, False)
+    configs = [headline] if args.quick else [headline, Config(8, 10, False), Config(1, 10, False),
+                                             Config(64, 1, False), Config(64, 10, True)]
+    local = WorkerProcess(bootstrap).start(work)
+    signed = None
+    results: dict[Config, Result] = {}
+    try:
+        if any(c.signed for c in configs):
+            signed = WorkerProcess(bootstrap, prefix=local.prefix, extra_env={
+                "BUSBAR_ACCESS_KEY_ID": KEY_ID, "BUSBAR_SECRET_ACCESS_KEY": SECRET}).start(work)
+        asyncio.run(create_bus(local.url))
+        for config in configs:
+            worker = signed if config.signed else local
+            assert worker is not None and worker.process is not None
+            result = results[config] = asyncio.run(load(worker.url, config, args.seconds, worker.process.pid))
+            print(f"{config}: {result.entries_per_s:,.0f} entries/s, p50 {result.p50_ms:.1f} ms, "
+                  f"p99 {result.p99_ms:.1f} ms, worker cpu {result.cpu_us_per_entry:.0f} us/entry"
+                  + (f", {result.failed} entries failed" if result.failed else ""), flush=True)
+        topic = local.topics.bus(BUS)
+    finally:
+        local.stop()
+        if signed is not None:
+            signed.stop()
+    best = results[headline]
+    direct = peer(bootstrap, topic, max(50_000, int(best.entries_per_s * args.seconds)))
+    print(f"one confluent-kafka producer straight to the bus topic: {direct:,.0f} events/s", flush=True)
+    print(f"api: {best.entries_per_s:.0f} entries/s at {headline}, p99 {best.p99_ms:.0f} ms "
+          f"(x{best.entries_per_s / direct:.3f} of one producer straight to Kafka)")
+
+
+async def create_bus(url: str) -> None:
+    async with aiohttp.ClientSession() as session, session.post(
+            f"{url}/", data=orjson.dumps({"Name": BUS}),
+            headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents.CreateEventBus"}) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+if __name__ == "__main__":
+    main()

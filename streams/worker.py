@@ -12,6 +12,7 @@ import faust
 from streams.api.server import install as install_api
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
+from streams.connect import install as install_connectors
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
@@ -43,7 +44,9 @@ def create_app(settings: Settings) -> faust.App:
     subsystems: list[Subsystem] = [config, router]
     for subsystem in subsystems:
         app.service(subsystem)  # type: ignore[arg-type]  # Faust takes instances too
-    subsystems.append(install_api(app, settings=settings, topics=topics, config=config))
+    api = install_api(app, settings=settings, topics=topics, config=config)
+    subsystems.append(api)
+    subsystems.append(install_connectors(app, settings=settings, topics=topics, config=config, api=api))
     _install_pages(app, settings, subsystems)
     return app
 

@@ -205,6 +205,8 @@ class ConnectRest:
             raise ConnectError(400, f"Connector configuration is invalid and contains the following {count} "
                                     f"error(s):\n{lines}\nYou can also find the above list of errors at the "
                                     "endpoint `/connector-plugins/{connectorType}/config/validate`")
+        if existing is not None and existing["config"] == config:  # nothing changed: nothing restarts
+            return _json(self._info(existing), 200)
         record = {"name": name, "config": config,
                   "state": existing.get("state", RUNNING) if existing else RUNNING,
                   "generation": int(existing.get("generation", 0)) + 1 if existing else 1}

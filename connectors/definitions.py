@@ -35,7 +35,12 @@ class Field:
                 "group": None, "width": "NONE", "display_name": self.name, "dependents": [], "order": order}
 
     def parse(self, raw: Any) -> Any:
-        """The value in its Python type; ValueError with the reason when it is not one."""
+        """The value in its Python type; ValueError with the reason when it is not one (a
+        PASSWORD's value is never quoted in it)."""
+        if self.type == "PASSWORD":
+            if not isinstance(raw, str):
+                raise ValueError(f"Invalid value {HIDDEN} for configuration {self.name}: Expected a string")
+            return raw
         if self.type == "INT":
             if isinstance(raw, bool) or not isinstance(raw, int | str):
                 raise ValueError(f"Invalid value {raw} for configuration {self.name}: Not a number of type INT")

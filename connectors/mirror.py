@@ -26,7 +26,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from connectors.definitions import Field
 from connectors.metrics import MIRROR_LAG, RECORDS_IN, RECORDS_OUT, REJECTED
 from connectors.plugin import Connector, Environment, Task
-from streams.patterns import InvalidEvent, InvalidEventPattern, compile_pattern
+from streams.patterns import EventPattern, InvalidEvent, InvalidEventPattern, compile_pattern
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,27 @@ def regions_of(headers: Sequence[tuple[str, bytes | None]] | None, here: str) ->
         if key == REGIONS_HEADER and value:
             return [region for region in value.decode().split(",") if region]
     return [here]
+
+
+def forwarding(headers: Sequence[tuple[str, bytes | None]] | None, value: bytes | None, here: str,
+               target_region: str, pattern: EventPattern | None) -> tuple[list[tuple[str, bytes]] | None, str | None]:
+    """(headers to forward the record with, None) or (None, why it stays: loop, filtered, invalid).
+
+    Only a record that may be forwarded and a pattern to check is decoded: the loop check reads
+    a header, so a mirror without a pattern never parses an event.
+    """
+    regions = regions_of(headers, here)
+    if target_region in regions:
+        return None, "loop"
+    if pattern is not None:
+        try:
+            if not pattern.matches(orjson.loads(value or b"null")):
+                return None, "filtered"
+        except (orjson.JSONDecodeError, InvalidEvent):
+            return None, "invalid"
+    kept = [(k, v or b"") for k, v in headers or () if k not in (REGIONS_HEADER, SOURCE_REGION_HEADER)]
+    return [*kept, (SOURCE_REGION_HEADER, regions[0].encode()),
+            (REGIONS_HEADER, ",".join([*regions, target_region]).encode())], None
 
 
 class Mirror(Connector):
@@ -189,22 +210,11 @@ class MirrorTask:
 
     def _headers_to_forward(self, msg: Message) -> list[tuple[str, bytes]] | None:
         """The record's headers with its regions, or None (counted) when it is not forwarded."""
-        headers = msg.headers() or []
-        regions = regions_of(headers, self.mirror.env.region)
-        if self.target_region in regions:
-            REJECTED.labels(self.name, "loop").inc()
-            return None
-        if self.pattern is not None:
-            try:
-                if not self.pattern.matches(orjson.loads(msg.value() or b"null")):
-                    REJECTED.labels(self.name, "filtered").inc()
-                    return None
-            except (orjson.JSONDecodeError, InvalidEvent):
-                REJECTED.labels(self.name, "invalid").inc()
-                return None
-        kept = [(k, v) for k, v in headers if k not in (REGIONS_HEADER, SOURCE_REGION_HEADER)]
-        return [*kept, (SOURCE_REGION_HEADER, regions[0].encode()),
-                (REGIONS_HEADER, ",".join([*regions, self.target_region]).encode())]
+        headers, skipped = forwarding(msg.headers(), msg.value(), self.mirror.env.region, self.target_region,
+                                      self.pattern)
+        if skipped is not None:
+            REJECTED.labels(self.name, skipped).inc()
+        return headers
 
     def _produce(self, msg: Message, headers: list[tuple[str, bytes]]) -> None:
         while True:

@@ -22,6 +22,7 @@ import orjson
 from aiohttp import web
 
 from connectors.definitions import HIDDEN, masked, validation_report
+from connectors.http import BodyTooLarge, read_capped
 from connectors.plugin import Connector
 from connectors.registry import full_name, plugin_list, resolve
 from connectors.runtime import ConnectorRuntime
@@ -79,9 +80,10 @@ class ConnectRest:
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def serve(request: web.Request) -> web.Response:
             try:
-                body = await request.content.read(MAX_BODY_BYTES + 1)
-                if len(body) > MAX_BODY_BYTES:
-                    raise ConnectError(413, f"Request body exceeds {MAX_BODY_BYTES} bytes")
+                try:
+                    body = await read_capped(request, MAX_BODY_BYTES)
+                except BodyTooLarge as exc:
+                    raise ConnectError(413, f"Request body exceeds {exc.limit} bytes") from None
                 if self.authenticate is not None:
                     try:
                         self.authenticate(request, body)

@@ -22,15 +22,13 @@ import orjson
 from aiohttp import web
 
 from connectors.definitions import Field
+from connectors.http import BodyTooLarge, read_capped
 from connectors.metrics import RECORDS_IN, RECORDS_OUT, REJECTED
 from connectors.plugin import Connector, Environment
 from connectors.webhooks.signatures import SignatureRejected
 from streams.envelope import MAX_EVENT_BYTES, InvalidEnvelope, encode_json, new_event
 
 log = logging.getLogger(__name__)
-
-CHUNK_BYTES = 64 * 1024
-
 
 @dataclass(frozen=True)
 class Delivery:
@@ -99,17 +97,10 @@ class WebhookConnector(Connector):
         return web.json_response({"id": event_id, "duplicate": duplicate}, status=200)
 
     async def _read(self, request: web.Request) -> bytes:
-        limit = self.values["webhook.max.bytes"]
-        if (request.content_length or 0) > limit:
-            raise Refused(413, "oversized", f"request body exceeds {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.content.iter_chunked(CHUNK_BYTES):
-            size += len(chunk)
-            if size > limit:
-                raise Refused(413, "oversized", f"request body exceeds {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            return await read_capped(request, self.values["webhook.max.bytes"])
+        except BodyTooLarge as exc:
+            raise Refused(413, "oversized", str(exc)) from None
 
     async def _publish_once(self, delivery: Delivery) -> tuple[str, bool]:
         """(event id, whether it was a redelivery). Concurrent redeliveries on this worker wait

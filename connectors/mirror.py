@@ -14,6 +14,7 @@ record to a region on that list. A record without the header entered on this clu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -163,7 +164,8 @@ class MirrorTask:
         self._thread.join(FLUSH_S + 5)
         self._consumer.close()
         self._producer.flush(5)
-        MIRROR_LAG.remove(self.name, str(self.index))
+        with contextlib.suppress(KeyError):  # never measured: the task stopped before its first turn
+            MIRROR_LAG.remove(self.name, str(self.index))
 
     def _run(self) -> None:
         while not self._stop.is_set():

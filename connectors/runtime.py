@@ -101,6 +101,10 @@ class ConnectorRuntime(Subsystem):
         for store in self.stores:
             await self._loop.run_in_executor(None, store.start)
         self.config.subscribe(self._on_change)
+        await asyncio.sleep(0)  # the connectors as they stand, queued by subscribe: known before ready
+        while not self._changes.empty():
+            self._apply(self._changes.get_nowait())
+        self._changes.put_nowait(None)  # and reconciled once the assignment is known
         if self._assignment is not None:
             self._assignment.start()
         self.add_future(self._reconcile_forever())
@@ -145,13 +149,13 @@ class ConnectorRuntime(Subsystem):
             for index in range(inst.task_count()):
                 if task_partition(name, index) in self._owned:
                     wanted[(name, index)] = inst
+        deleted = {name for name, _ in self._running if name not in self.instances}
         for key, (generation, _task) in list(self._running.items()):
             inst = wanted.get(key)
             if inst is None or inst.paused or inst.generation != generation:
                 await self._stop_task(key)
-        for name in {name for name, _ in self._running} | {name for name, _ in wanted}:
-            if name not in self.instances:
-                await self.status.forget(name)
+        for name in deleted:
+            await self.status.forget(name)
         for key, inst in wanted.items():
             if inst.connector is None:
                 await self.status.put(inst.name, key[1], FAILED, self.env.worker_id, inst.error)

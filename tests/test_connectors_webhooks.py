@@ -16,13 +16,14 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
 
 from tests.connect_support import call, github_signature, stripe_signature, wait_for
-from tests.support import WorkerProcess, unique
+from tests.support import WorkerProcess, running, unique
 from tests.test_api_support import client_for
 from tests.test_router_support import create_topics, headers, read_all, topic_arn
 
@@ -165,3 +166,19 @@ def test_signed_github_delivery_is_routed_by_a_boto3_rule(busbar_worker: WorkerP
     routed = wait_for(lambda: read_all(busbar_worker.bootstrap, target), what="the routed push")
     assert [orjson.loads(m.value())["detail"]["ref"] for m in routed] == ["refs/heads/main"]
     assert headers(routed[0])["busbar-rule"] == "pushes-to-main"
+
+
+def test_connectors_and_seen_deliveries_survive_a_restart(kafka_bootstrap: str, worker_logs: Path) -> None:
+    """Both live in Kafka: a restarted worker serves the webhook as soon as it is healthy, and
+    knows the deliveries published before it stopped."""
+    prefix, name = unique("restart"), unique("gh")
+    body = orjson.dumps({"zen": "Design for failure."})
+    signed = {"X-GitHub-Event": "ping", "X-GitHub-Delivery": str(uuid.uuid4()),
+              "X-Hub-Signature-256": github_signature(SECRET, body)}
+    with running(WorkerProcess(kafka_bootstrap, prefix=prefix), worker_logs) as worker:
+        create(worker.url, name, {"connector.class": "GitHubWebhook", "bus": "default", "webhook.secret": SECRET})
+        status, first = post(worker.url, name, body, signed)
+        assert status == 200 and not first["duplicate"]
+    with running(WorkerProcess(kafka_bootstrap, prefix=prefix), worker_logs) as worker:
+        assert post(worker.url, name, body, signed) == (200, {"id": first["id"], "duplicate": True})
+        assert [e["id"] for e in events_on(worker, "default")] == [first["id"]]

@@ -11,7 +11,7 @@ RECORDS_IN = Counter("busbar_connector_records_in", "Records a connector receive
 RECORDS_OUT = Counter("busbar_connector_records_out", "Events a connector wrote and Kafka acknowledged.",
                       ["connector"], registry=REGISTRY)
 REJECTED = Counter("busbar_connector_rejected", "Records a connector refused or skipped, by reason (signature, "
-                   "missing_signature, stale, oversized, invalid, duplicate, paused, loop, filtered).",
+                   "missing_signature, stale, oversized, invalid, duplicate, paused, kafka, loop, filtered).",
                    ["connector", "reason"], registry=REGISTRY)
 MIRROR_LAG = Gauge("busbar_connector_mirror_lag", "Records on the source bus a mirror task has not forwarded yet.",
                    ["connector", "task"], registry=REGISTRY)

@@ -26,7 +26,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from connectors.definitions import Field
 from connectors.metrics import MIRROR_LAG, RECORDS_IN, RECORDS_OUT, REJECTED
-from connectors.plugin import Connector, Environment, Task
+from connectors.plugin import Connector, Environment, Task, missing_bus
 from streams.patterns import EventPattern, InvalidEvent, InvalidEventPattern, compile_pattern
 from streams.topics import TopicNames
 
@@ -93,10 +93,7 @@ class Mirror(Connector):
 
     @classmethod
     def check(cls, values: Mapping[str, Any], env: Environment) -> Sequence[tuple[str, str]]:
-        errors: list[tuple[str, str]] = []
-        bus = values.get("bus")
-        if bus and not env.bus_exists(bus):
-            errors.append(("bus", f"Event bus {bus} does not exist."))
+        errors = missing_bus(values, env)
         cluster = values.get("target.cluster")
         if cluster and cluster not in env.clusters and ":" not in cluster:
             known = ", ".join(sorted(env.clusters)) or "none configured"

@@ -41,7 +41,12 @@ class Environment:
     publisher: EventPublisher
     seen_ids: SeenIds
     bus_exists: Callable[[str], bool]  # whether the configuration holds a bus of that name
-    max_request_bytes: int
+
+
+def missing_bus(values: Mapping[str, Any], env: Environment) -> list[tuple[str, str]]:
+    """The `bus` key's error when it names a bus the configuration does not hold."""
+    bus = values.get("bus")
+    return [("bus", f"Event bus {bus} does not exist.")] if bus and not env.bus_exists(bus) else []
 
 
 class Task(Protocol):

@@ -50,7 +50,6 @@ def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: C
         worker_id=f"{settings.host}:{settings.port}", app_id=settings.app_id,
         clusters=parse_clusters(settings.clusters), group_config=group_config, publisher=api.sink,
         seen_ids=KafkaSeenIds(dedupe), bus_exists=lambda bus: config.store.model.bus(bus) is not None,
-        max_request_bytes=settings.max_request_bytes,
     )
     # The API is required for its bus producer, which it starts.
     runtime = ConnectorRuntime(config, env, status, stores=(dedupe,), requires=(api,))

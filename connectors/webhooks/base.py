@@ -24,7 +24,7 @@ from aiohttp import web
 from connectors.definitions import Field
 from connectors.http import BodyTooLarge, read_capped
 from connectors.metrics import RECORDS_IN, RECORDS_OUT, REJECTED
-from connectors.plugin import Connector, Environment
+from connectors.plugin import Connector, Environment, missing_bus
 from connectors.webhooks.signatures import SignatureRejected
 from streams.envelope import MAX_EVENT_BYTES, InvalidEnvelope, encode_json, new_event
 
@@ -46,13 +46,6 @@ class Refused(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
-def _bus_check(values: Mapping[str, Any], env: Environment) -> Sequence[tuple[str, str]]:
-    bus = values.get("bus")
-    if bus and not env.bus_exists(bus):
-        return [("bus", f"Event bus {bus} does not exist.")]
-    return []
-
-
 class WebhookConnector(Connector):
     CONFIG: ClassVar[tuple[Field, ...]] = (
         Field("bus", "STRING", "Event bus the events go to.", required=True),
@@ -64,7 +57,7 @@ class WebhookConnector(Connector):
 
     @classmethod
     def check(cls, values: Mapping[str, Any], env: Environment) -> Sequence[tuple[str, str]]:
-        return _bus_check(values, env)
+        return missing_bus(values, env)
 
     def __init__(self, name: str, values: dict[str, Any], env: Environment) -> None:
         super().__init__(name, values, env)

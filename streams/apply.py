@@ -26,20 +26,38 @@ Applying twice changes nothing the second time. Only declared resources are touc
 rule missing from the file is left alone, but a declared rule's targets are exactly the declared
 ones (undeclared targets are removed), since a rule's targets are part of what it does.
 Going through the API (not the config topic) means the server's validation applies unchanged.
+
+Connectors are declared as Kafka Connect's REST API takes them, and applied through it
+(PUT /connectors/{name}/config, which creates or updates):
+
+    connectors:
+      - name: github
+        config:
+          connector.class: GitHubWebhook
+          bus: default
+          webhook.secret: ${GITHUB_WEBHOOK_SECRET}   # ${VAR}: read from the environment
+
+Secrets are never shown back by the API, so they cannot be compared: a declared connector
+whose other keys match is re-sent as it is (the server changes nothing if the secret is the
+same) and reported unchanged.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from streams.connect_client import ConnectClient, ConnectError
 from streams.model import RULE_FIELDS
 
 BUS_KEYS = {"Name", "Description", "Tags"}
@@ -86,12 +104,40 @@ def load(path: Path) -> dict[str, list[dict[str, Any]]]:
         raise InvalidDeclaration(f"{path}: not valid YAML or JSON: {exc}") from None
     if data is None:
         data = {}
-    if not isinstance(data, dict) or not set(data) <= {"buses", "rules"}:
-        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses' and/or 'rules'")
+    if not isinstance(data, dict) or not set(data) <= {"buses", "rules", "connectors"}:
+        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses', 'rules' and/or 'connectors'")
     return {
         "buses": [_item(path, "buses", index, item, BUS_KEYS) for index, item in enumerate(data.get("buses") or [])],
         "rules": [_rule(path, index, item) for index, item in enumerate(data.get("rules") or [])],
+        "connectors": [_connector(path, index, item) for index, item in enumerate(data.get("connectors") or [])],
     }
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _connector(path: Path, index: int, item: Any) -> dict[str, Any]:
+    where = f"{path}: connectors[{index}]"
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("config"), dict):
+        raise InvalidDeclaration(f"{where}: each entry is a mapping with a name and a config mapping")
+    unknown = sorted(set(item) - {"name", "config"})
+    if unknown:
+        raise InvalidDeclaration(f"{where} ({item['name']}): unknown key(s) {', '.join(unknown)}; allowed: config, name")
+
+    def text(key: str, value: Any) -> str:
+        if isinstance(value, dict | list):
+            return json.dumps(value)  # an inline event pattern
+        if isinstance(value, bool):
+            return "true" if value else "false"
+
+        def expand(match: re.Match[str]) -> str:
+            if match.group(1) not in os.environ:
+                raise InvalidDeclaration(f"{where} ({item['name']}): {key} names ${{{match.group(1)}}}, "
+                                         "which is not set in the environment")
+            return os.environ[match.group(1)]
+        return _ENV_REFERENCE.sub(expand, str(value))
+
+    return {"name": item["name"], "config": {str(key): text(str(key), value) for key, value in item["config"].items()}}
 
 
 def _item(path: Path, section: str, index: int, item: Any, allowed: set[str]) -> dict[str, Any]:
@@ -149,8 +195,9 @@ def _tags(where: str, tags: Any) -> list[dict[str, str]]:
 
 # --- applying -----------------------------------------------------------------------------------
 def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
-          dry_run: bool) -> Iterator[PlannedChange]:
-    """Bring the server in line with the declaration, one resource at a time, buses first.
+          dry_run: bool, connect: ConnectClient | None = None) -> Iterator[PlannedChange]:
+    """Bring the server in line with the declaration, one resource at a time, buses first,
+    connectors last (they name buses). `connect` is needed when connectors are declared.
 
     A generator, so that when the server refuses something (ClientError, Refused propagate)
     the caller has already reported what was changed before it.
@@ -159,6 +206,33 @@ def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
         yield _apply_bus(client, bus, dry_run)
     for rule in declaration["rules"]:
         yield _apply_rule(client, rule, dry_run)
+    for connector in declaration.get("connectors", []):
+        if connect is None:
+            raise Refused("connectors are declared but no connectors API client was given")
+        yield _apply_connector(connect, connector, dry_run)
+
+
+HIDDEN = "[hidden]"  # what the connectors API shows instead of a secret
+
+
+def _apply_connector(connect: ConnectClient, connector: dict[str, Any], dry_run: bool) -> PlannedChange:
+    name, wanted = connector["name"], {**connector["config"], "name": connector["name"]}
+    resource = f"connector {name}"
+    path = f"/connectors/{quote(name, safe='')}/config"
+    try:
+        current = connect.get_config(name)
+        if current is None:
+            if not dry_run:
+                connect.call("PUT", path, wanted)
+            return PlannedChange(resource, "created")
+        changed = sorted(key for key in wanted.keys() | current.keys()
+                         if current.get(key) != HIDDEN and current.get(key) != wanted.get(key))
+        if not dry_run and (changed or HIDDEN in current.values()):
+            connect.call("PUT", path, wanted)
+    except ConnectError as exc:
+        raise Refused(f"{resource}: {exc.message}") from None
+    return PlannedChange(resource, "updated" if changed else "unchanged",
+                         [f"{', '.join(changed)} changed"] if changed else [])
 
 
 def _missing(call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:

@@ -39,6 +39,11 @@ def schedule_group_key(group: str) -> str:
     return f"schedule-group/{group}"
 
 
+def connector_key(name: str) -> str:
+    """A Kafka Connect-style connector: {"name", "config", "state": RUNNING|PAUSED, "generation"}."""
+    return f"connector/{name}"
+
+
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
 
@@ -136,6 +141,14 @@ class Model:
         """Schedules of one group (or of all), ordered by their key."""
         prefix = "schedule/" if group is None else f"schedule/{group}/"
         return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
+
+    # --- connectors ------------------------------------------------------------------------
+    def connector(self, name: str) -> Record | None:
+        return self._records.get(connector_key(name))
+
+    def connectors(self) -> list[Record]:
+        """Every connector, ordered by name."""
+        return sorted((record for _, record in self.with_prefix("connector/")), key=lambda r: r["name"])
 
     def __len__(self) -> int:
         return len(self._records)

@@ -12,6 +12,7 @@ import faust
 from streams.api.server import install as install_api
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
+from streams.connect import install as install_connectors
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
@@ -40,17 +41,19 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication,
         store="memory://",
         autodiscover=False,
-        # Faust starts the subsystems once its own consumer group has settled. With Faust's 60 s
-        # default session, a worker restarted after a crash waited a minute for its dead
-        # predecessor's session to expire before anything started; 10 s bounds that. (Faust's own
-        # static membership is not used: its assignor asserts that a returning member kept its
-        # web URL, and crashed the worker when the port had changed.)
+        # Faust's own consumer group (its agents and tables) settles only once a crashed
+        # predecessor's session has expired: Faust's default of 60 s kept a restarted worker's
+        # Faust side waiting a minute; 10 s bounds that. (Faust's static membership is not used:
+        # its assignor asserts that a returning member kept its web URL, and crashed the worker
+        # when the port had changed.)
         broker_session_timeout=FAUST_SESSION_TIMEOUT_S,
         broker_heartbeat_interval=FAUST_HEARTBEAT_S,
     )
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
-    subsystems: list[Subsystem] = [config, router, install_api(app, settings=settings, topics=topics, config=config)]
+    api = install_api(app, settings=settings, topics=topics, config=config)
+    connectors = install_connectors(app, settings=settings, topics=topics, config=config, api=api)
+    subsystems: list[Subsystem] = [config, router, api, connectors]
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

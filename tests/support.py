@@ -129,6 +129,14 @@ def running(worker: WorkerProcess, log_dir: Path) -> Iterator[WorkerProcess]:
 
 
 @contextmanager
+def credentialed(bootstrap: str, log_dir: Path, key_id: str, secret: str) -> Iterator[WorkerProcess]:
+    """A started worker that accepts only requests SigV4-signed with this key."""
+    with running(WorkerProcess(bootstrap, extra_env={"BUSBAR_ACCESS_KEY_ID": key_id,
+                                                     "BUSBAR_SECRET_ACCESS_KEY": secret}), log_dir) as worker:
+        yield worker
+
+
+@contextmanager
 def embedded_broker(data_dir: Path) -> Iterator[EmbeddedKafka]:
     """A single-node embedded broker on free ports, stopped on the way out."""
     lib = Settings.from_env().kafka_lib

@@ -15,7 +15,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import WorkerProcess, unique
+from tests.support import WorkerProcess, credentialed, unique
 from tests.test_api_support import REGION
 
 pytestmark = pytest.mark.kafka
@@ -252,12 +252,8 @@ def test_raw_errors_carry_the_error_type_header(busbar_worker: WorkerProcess) ->
 # --- signatures -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def strict_worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(kafka_bootstrap, extra_env={"BUSBAR_ACCESS_KEY_ID": KEY_ID,
-                                                       "BUSBAR_SECRET_ACCESS_KEY": SECRET}).start(worker_logs)
-    try:
+    with credentialed(kafka_bootstrap, worker_logs, KEY_ID, SECRET) as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 def test_signatures_are_checked_when_credentials_are_configured(strict_worker: WorkerProcess) -> None:

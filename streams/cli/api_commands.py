@@ -462,9 +462,11 @@ def apply(endpoint_url: str, region: str, file: Path, dry_run: bool) -> None:
     """
     from streams.apply import InvalidDeclaration, Refused, load
     from streams.apply import apply as run_apply
+    from streams.connect_client import ConnectClient
 
     try:
-        for change in run_apply(make_client(endpoint_url, region), load(file), dry_run=dry_run):
+        connect = ConnectClient(endpoint_url, region)
+        for change in run_apply(make_client(endpoint_url, region), load(file), dry_run=dry_run, connect=connect):
             click.echo(("[dry run] " if dry_run else "") + str(change))
     except InvalidDeclaration as exc:
         click.echo(f"Error: {exc}", err=True)

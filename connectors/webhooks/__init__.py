@@ -1,0 +1,1 @@
+"""Webhook sources: signed HTTP requests from SaaS platforms become events on a bus."""

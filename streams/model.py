@@ -39,6 +39,21 @@ def schedule_group_key(group: str) -> str:
     return f"schedule-group/{group}"
 
 
+def archive_key(name: str) -> str:
+    return f"archive/{name}"
+
+
+def replay_key(name: str) -> str:
+    """The replay as StartReplay asked for it (and CancelReplay marked it); written by the API only."""
+    return f"replay/{name}"
+
+
+def replay_progress_key(name: str) -> str:
+    """How far the replay has got; written only by the worker running it, so the two writers
+    of a replay's state never overwrite each other."""
+    return f"replay-progress/{name}"
+
+
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
 
@@ -136,6 +151,22 @@ class Model:
         """Schedules of one group (or of all), ordered by their key."""
         prefix = "schedule/" if group is None else f"schedule/{group}/"
         return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
+
+    # --- archives and replays ----------------------------------------------------------------
+    def archive(self, name: str) -> Record | None:
+        return self._records.get(archive_key(name))
+
+    def archives(self) -> list[Record]:
+        return [record for _, record in sorted(self.with_prefix("archive/"), key=lambda item: item[0])]
+
+    def replay(self, name: str) -> Record | None:
+        return self._records.get(replay_key(name))
+
+    def replays(self) -> list[Record]:
+        return [record for _, record in sorted(self.with_prefix("replay/"), key=lambda item: item[0])]
+
+    def replay_progress(self, name: str) -> Record | None:
+        return self._records.get(replay_progress_key(name))
 
     def __len__(self) -> int:
         return len(self._records)

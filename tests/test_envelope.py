@@ -18,6 +18,7 @@ from streams.envelope import (
     encode_json,
     new_event,
     validate,
+    with_replay_name,
 )
 
 
@@ -342,3 +343,21 @@ def test_new_event_validates(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidEnvelope) as caught:
         new_event(**(arguments | changes))
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"source":"a","detail-type":"t","detail":{}}',
+    b'  {  "source":"a","detail-type":"t","detail":{"replay-name":"old"}}\n',
+    b'{"source":"a","detail-type":"t","detail":{},"replay-name":"old"}',
+])
+def test_a_replayed_event_carries_the_replay_name_and_stays_valid(raw: bytes) -> None:
+    event = decode_json(with_replay_name(raw, "night-1"))
+    assert event["replay-name"] == "night-1"
+    assert {k: v for k, v in event.items() if k != "replay-name"} == \
+        {k: v for k, v in orjson.loads(raw).items() if k != "replay-name"}
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"{}"])
+def test_a_record_that_is_no_event_is_replayed_as_it_is_or_only_marked(raw: bytes) -> None:
+    marked = with_replay_name(raw, "r")
+    assert marked == raw or orjson.loads(marked) == {"replay-name": "r"}

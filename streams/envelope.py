@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -247,20 +248,26 @@ def decode_json(data: bytes) -> Event:
 _REPLAY_NAME_KEY = b'"replay-name"'
 
 
-def with_replay_name(data: bytes, name: str) -> bytes:
-    """A bus record's event marked as replayed by `name`, as EventBridge marks replayed events.
+def replay_marker(name: str) -> Callable[[bytes], bytes]:
+    """What marks a bus record's event as replayed by `name`, as EventBridge marks replayed events.
 
     The field is spliced in after the opening brace, without decoding the event: a replay copies
     millions of records, and this costs a fraction of a parse. Only a record that already names
-    a replay (or merely mentions the key) is decoded and re-encoded; one that is no JSON object
-    is returned unchanged, for the router to dead-letter as it would have the first time.
-    Replay names are [.-_A-Za-z0-9]+, so the name needs no JSON escaping.
+    a replay (or merely mentions the key), or is not compact JSON, is decoded and re-encoded; one
+    that is no JSON object is returned unchanged, for the router to dead-letter as it would have
+    the first time. Replay names are [.-_A-Za-z0-9]+, so the name needs no JSON escaping.
     """
-    body = data.lstrip()
-    if body[:1] == b"{" and _REPLAY_NAME_KEY not in data:
-        rest = body[1:].lstrip()
-        if rest[:1] != b"}":
-            return b'{"replay-name":"' + name.encode() + b'",' + rest
+    head = b'{"replay-name":"' + name.encode() + b'",'
+
+    def mark(data: bytes) -> bytes:
+        if data[:1] == b"{" and data[1:2] == b'"' and _REPLAY_NAME_KEY not in data:
+            return head + data[1:]
+        return _marked_by_decoding(data, name)
+
+    return mark
+
+
+def _marked_by_decoding(data: bytes, name: str) -> bytes:
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -50,7 +50,7 @@ def put(events: BaseClient, bus: str, count: int, batch: str) -> None:
         assert events.put_events(Entries=entries[at:at + 10])["FailedEntryCount"] == 0
 
 
-def wait_replay(events: BaseClient, name: str, states: tuple[str, ...] = FINAL, timeout: float = 60.0
+def wait_replay(events: BaseClient, name: str, states: tuple[str, ...] = FINAL, timeout: float = 120.0
                 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

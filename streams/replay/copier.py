@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from streams.envelope import with_replay_name
+from streams.envelope import replay_marker
 from streams.replay_headers import REPLAY_NAME, REPLAY_RULES, encode_rules
 
 CHUNK = 10_000  # records per step: a replay yields to the others and to cancellation this often
@@ -99,6 +99,7 @@ class ReplayCopier:
         self._archive = archive_topic
         self._target = replay_topic
         self._start_ms, self._end_ms = start_ms, end_ms
+        self._mark = replay_marker(name)
         self._headers = [(REPLAY_NAME, name.encode())]
         chosen = sorted(rules)
         if chosen:
@@ -126,7 +127,7 @@ class ReplayCopier:
         window, positions, ends = self.window, self.window.positions, self.window.ends
         if not window.done:
             produce, target, headers = self._producer.produce, self._target, self._headers
-            start_ms, end_ms, name = self._start_ms, self._end_ms, self.name
+            start_ms, end_ms, mark = self._start_ms, self._end_ms, self._mark
             finished: list[TopicPartition] = []
             for msg in self._consumer.consume(CHUNK, poll_s):
                 if msg.error() is not None:
@@ -142,7 +143,7 @@ class ReplayCopier:
                 timestamp_ms = msg.timestamp()[1]
                 if not start_ms <= timestamp_ms < end_ms:  # out of order in its partition: not in the window
                     continue
-                value = with_replay_name(msg.value() or b"", name)
+                value = mark(msg.value() or b"")
                 try:
                     # Positional, as the router produces: keywords cost confluent-kafka ~1 us a call.
                     produce(target, value, msg.key(), -1, None, None, 0, headers)

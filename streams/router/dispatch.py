@@ -5,7 +5,9 @@ that checks the envelope and matches it against the bus's rules straight from th
 bytes (router/native.py), and one `Target.send` per matched target. The event is decoded
 into Python only when that call leaves the record to Python (then the pattern engine
 matches it, or it is dead-lettered as invalid) or when a matched target shapes its input.
-Counting is per batch (plain dicts here, Prometheus once per batch).
+Counting is per batch (plain dicts here, Prometheus once per batch). Records of a bus's replay
+topic go only to the rules their replay chose (router/replays.py); which topic a run of records
+comes from is looked up once per run, so live events pay nothing for that.
 """
 
 from __future__ import annotations

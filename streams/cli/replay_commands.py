@@ -16,7 +16,7 @@ from streams.cli.api_commands import _all_pages, api_call, emit, endpoint_option
 
 RUNNING = ("STARTING", "RUNNING", "CANCELLING")
 FOLLOW_POLL_S = 0.5
-PROGRESS_MEMBERS = ("EventsReplayed", "EventsTotal")
+PROGRESS_MEMBERS = ("EventsReplayed", "EventsTotal", "Worker")
 
 
 def when(value: str) -> datetime:

@@ -84,6 +84,7 @@ class ReplayLoop:
         self._store = store
         self._stopping = stopping
         self._claims: dict[str, Claim] = {}
+        self._worker = f"{settings.host}:{settings.port}"  # which worker runs a replay, for its operators
         self._consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-replays",
             "group.protocol": settings.group_protocol, "enable.auto.commit": False,
@@ -151,7 +152,7 @@ class ReplayLoop:
         return copier
 
     def _progress(self, claim: Claim, state: str, reason: str, *, final: bool = False) -> Record:
-        record: Record = {"State": state, "StateReason": reason}
+        record: Record = {"State": state, "StateReason": reason, "Worker": self._worker}
         copier = claim.copier
         if copier is not None:
             record.update(copier.window.as_record())

@@ -6,9 +6,9 @@ worker running it (streams/replay/). StartReplay also puts the name on the repla
 where one worker claims it. What a replay shows is the two read together, so any worker
 answers DescribeReplay with the running worker's latest progress.
 
-DescribeReplay also answers `EventsReplayed` and `EventsTotal`, busbar's own members: boto3
-drops them (they are not in EventBridge's model), `busbar replays describe` draws its progress
-bar from them.
+DescribeReplay also answers `EventsReplayed`, `EventsTotal` and `Worker` (the API address of the
+worker running it), busbar's own members: boto3 drops them (they are not in EventBridge's model),
+`busbar replays describe` draws its progress bar from them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ RUNNING = ("STARTING", "RUNNING")
 # From the request, as DescribeReplay shows it.
 REQUEST_FIELDS = ("ReplayName", "Description", "EventSourceArn", "Destination", "EventStartTime", "EventEndTime",
                   "ReplayStartTime")
-PROGRESS_FIELDS = ("StateReason", "EventLastReplayedTime", "ReplayEndTime", "EventsReplayed", "EventsTotal")
+PROGRESS_FIELDS = ("StateReason", "EventLastReplayedTime", "ReplayEndTime", "EventsReplayed", "EventsTotal",
+                   "Worker")
 LISTED = ("ReplayName", "EventSourceArn", "State", "StateReason", "EventStartTime", "EventEndTime",
           "EventLastReplayedTime", "ReplayStartTime", "ReplayEndTime")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -122,16 +121,18 @@ def test_an_archived_run_replays_to_the_chosen_rules_only_inside_its_window(
 
 
 def archive_directly(bootstrap: str, topic: str, count: int) -> float:
-    """`count` events written straight to an archive topic (as the router would have); returns their time."""
+    """`count` events with ids "0".. written straight to an archive topic (as the router would have);
+    returns their time."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.num.messages": 10_000,
                          "queue.buffering.max.messages": 1_000_000})
-    value = orjson.dumps({"version": "0", "id": "x", "detail-type": "t", "source": "bulk", "account": "000000000000",
-                          "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": [], "detail": {}})
     stamp = time.time()
-    for _ in range(count):
+    for n in range(count):
+        value = orjson.dumps({"version": "0", "id": str(n), "detail-type": "t", "source": "bulk",
+                              "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+                              "resources": [], "detail": {}})
         while True:
             try:
-                producer.produce(topic, value, uuid.uuid4().bytes)
+                producer.produce(topic, value, str(n).encode())
                 break
             except BufferError:
                 producer.poll(0.05)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-from confluent_kafka import Producer
 
 from tests.support import WorkerProcess, unique
+from tests.test_api_replays import archive_directly
 from tests.test_api_support import client_for, raw_post
 from tests.test_router_support import read_all
 
@@ -20,22 +20,6 @@ pytestmark = pytest.mark.kafka
 
 EVENTS = 300_000
 ACCOUNT_ARN = "arn:aws:events:us-east-1:000000000000"
-
-
-def archive_events(bootstrap: str, topic: str) -> None:
-    """EVENTS events with ids 0.. written straight to the archive topic, as the router archives them."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "queue.buffering.max.messages": 1_000_000})
-    for n in range(EVENTS):
-        value = orjson.dumps({"version": "0", "id": str(n), "detail-type": "t", "source": "bulk",
-                              "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
-                              "resources": [], "detail": {}})
-        while True:
-            try:
-                producer.produce(topic, value, str(n).encode())
-                break
-            except BufferError:
-                producer.poll(0.05)
-    assert producer.flush(60) == 0
 
 
 def progress(url: str, name: str) -> dict:
@@ -54,8 +38,7 @@ def test_a_replay_survives_the_death_of_its_worker(kafka_bootstrap: str, worker_
         archive = unique("arc")
         archive_arn = events.create_archive(ArchiveName=archive,
                                             EventSourceArn=f"{ACCOUNT_ARN}:event-bus/default")["ArchiveArn"]
-        started = time.time()
-        archive_events(kafka_bootstrap, workers[0].topics.archive(archive))
+        started = archive_directly(kafka_bootstrap, workers[0].topics.archive(archive), EVENTS)
         name = unique("replay")
         events.start_replay(ReplayName=name, EventSourceArn=archive_arn, EventStartTime=started - 5,
                             EventEndTime=time.time() + 1, Destination={"Arn": f"{ACCOUNT_ARN}:event-bus/default"})

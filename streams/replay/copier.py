@@ -107,6 +107,8 @@ class ReplayCopier:
         self._errors: list[KafkaError] = []
         self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"busbar-replay-{name}",
                                    "enable.auto.commit": False, "enable.partition.eof": False,
+                                   # Retention may delete the window's first records before they are read.
+                                   "auto.offset.reset": "earliest",
                                    "fetch.max.bytes": 52_428_800, "log_level": 3})
         self._producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG,
                                    "on_delivery": self._failed})
@@ -135,11 +137,11 @@ class ReplayCopier:
                         raise ReplayFailed(f"reading the archive failed: {msg.error().str()}")
                     continue
                 partition, offset = msg.partition(), msg.offset()
-                if offset >= ends[partition]:
-                    continue
-                positions[partition] = offset + 1
-                if offset + 1 >= ends[partition]:
+                positions[partition] = min(offset + 1, ends[partition])
+                if positions[partition] >= ends[partition]:
                     finished.append(TopicPartition(self._archive, partition))
+                    if offset >= ends[partition]:  # past the window (retention moved the start past it)
+                        continue
                 timestamp_ms = msg.timestamp()[1]
                 if not start_ms <= timestamp_ms < end_ms:  # out of order in its partition: not in the window
                     continue

@@ -12,7 +12,8 @@ Measures, against the embedded Apache Kafka broker on this machine:
      `compile_pattern(...).matches`, `await topic.send(...)` per match) on a sample of the same
      events, and the ratio.
 `--profile` runs the router loop in this process under cProfile instead of in a worker and
-prints where the router thread's time goes.
+prints where the router thread's time goes. `--archive` adds an archive of every event on the
+bus, to measure what archiving costs the router (one more match and produce per event).
 
 Run: .venv/bin/python bench/pipeline.py [--events N] [--warmup-events N] [--kafka BOOTSTRAP]
 """
@@ -44,7 +45,7 @@ from streams.arns import kafka_topic_arn  # noqa: E402
 from streams.config_store import ConfigStore  # noqa: E402
 from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
-from streams.model import rule_key  # noqa: E402
+from streams.model import archive_key, rule_key  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.topics import TopicNames, ensure_topics  # noqa: E402
 
@@ -309,6 +310,7 @@ def main() -> None:
     parser.add_argument("--baseline-events", type=int, default=2000, help="sample size for the Faust agent")
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     parser.add_argument("--profile", action="store_true", help="profile the router in-process (no worker)")
+    parser.add_argument("--archive", action="store_true", help="archive every event of the bus as well")
     parser.add_argument("--faust-baseline", nargs=3, metavar=("BOOTSTRAP", "PREFIX", "SAMPLE"), help=argparse.SUPPRESS)
     parser.add_argument("--latency-probe", nargs=4, metavar=("BOOTSTRAP", "PREFIX", "SECONDS", "TOPIC"),
                         help=argparse.SUPPRESS)
@@ -346,15 +348,20 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path, broker_pid: int | 
                               names.bus(BUS): {}, names.dlq(BUS): {},
                               **{target_topic(prefix, i): {} for i in range(TARGET_TOPICS)}},
                   partitions=PARTITIONS, replication=1)
+    records = rule_records(prefix)
+    if args.archive:
+        ensure_topics(bootstrap, {names.archive("all"): {}}, partitions=PARTITIONS, replication=1)
+        records[archive_key("all")] = {"ArchiveName": "all", "EventBusName": BUS, "RetentionDays": 0}
     store = ConfigStore(bootstrap, names.config)
     store.start()
-    store.write_many(rule_records(prefix), timeout=60)
+    store.write_many(records, timeout=60)
     store.stop()
     started = time.monotonic()
     total = args.warmup_events + args.events
     put_events(bootstrap, names.bus(BUS), total)
     print(f"setup: {RULES} rules, {total:,} events on {names.bus(BUS)} ({PARTITIONS} partitions), "
-          f"each matching 2 rules -> {TARGET_TOPICS} target topics; put in {time.monotonic() - started:.1f}s",
+          f"each matching 2 rules -> {TARGET_TOPICS} target topics{' and an archive' if args.archive else ''}; "
+          f"put in {time.monotonic() - started:.1f}s",
           flush=True)
 
     if args.profile:

@@ -46,6 +46,23 @@ def rule_arn(region: str, account: str, bus: str, rule: str) -> str:
     return f"arn:aws:events:{region}:{account}:rule/{path}"
 
 
+def archive_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:events:{region}:{account}:archive/{name}"
+
+
+def replay_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:events:{region}:{account}:replay/{name}"
+
+
+def parse_archive_arn(arn: str) -> str:
+    """The archive's name; ValueError naming what is wrong."""
+    service, resource = parse_resource_arn(arn)
+    kind, _, name = resource.partition("/")
+    if service != "events" or kind != "archive" or not name or "/" in name:
+        raise ValueError(f"'{arn}' is not the ARN of an archive (arn:aws:events:<region>:<account>:archive/<name>)")
+    return name
+
+
 def schedule_arn(region: str, account: str, group: str, name: str) -> str:
     return f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{name}"
 

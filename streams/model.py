@@ -43,6 +43,20 @@ def connector_key(name: str) -> str:
     """A Kafka Connect-style connector: {"name", "config", "state": RUNNING|PAUSED, "generation"}."""
     return f"connector/{name}"
 
+def archive_key(name: str) -> str:
+    return f"archive/{name}"
+
+
+def replay_key(name: str) -> str:
+    """The replay as StartReplay asked for it (and CancelReplay marked it); written by the API only."""
+    return f"replay/{name}"
+
+
+def replay_progress_key(name: str) -> str:
+    """How far the replay has got; written only by the worker running it, so the two writers
+    of a replay's state never overwrite each other."""
+    return f"replay-progress/{name}"
+
 
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
@@ -149,6 +163,21 @@ class Model:
     def connectors(self) -> list[Record]:
         """Every connector, ordered by name."""
         return sorted((record for _, record in self.with_prefix("connector/")), key=lambda r: r["name"])
+    # --- archives and replays ----------------------------------------------------------------
+    def archive(self, name: str) -> Record | None:
+        return self._records.get(archive_key(name))
+
+    def archives(self) -> list[Record]:
+        return [record for _, record in sorted(self.with_prefix("archive/"), key=lambda item: item[0])]
+
+    def replay(self, name: str) -> Record | None:
+        return self._records.get(replay_key(name))
+
+    def replays(self) -> list[Record]:
+        return [record for _, record in sorted(self.with_prefix("replay/"), key=lambda item: item[0])]
+
+    def replay_progress(self, name: str) -> Record | None:
+        return self._records.get(replay_progress_key(name))
 
     def __len__(self) -> int:
         return len(self._records)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from streams.settings import Settings
 
@@ -25,10 +32,25 @@ class TopicNames:
     def dlq(self, bus: str) -> str:
         return f"{self.prefix}.dlq.{bus}"
 
+    def replay(self, bus: str) -> str:
+        """Where replays put a bus's events back: beside the bus topic rather than in it, so a
+        replay of millions of events never queues ahead of live events in the bus's partitions,
+        and the router knows a replayed record by its topic alone (router/dispatch.py)."""
+        return f"{self.prefix}.replay.{bus}"
+
+    def archive(self, name: str) -> str:
+        return f"{self.prefix}.archive.{name}"
+
+    @property
+    def replays(self) -> str:
+        """StartReplay's requests, claimed by the workers' replay consumer group (one runs each)."""
+        return f"{self.prefix}.replays"
+
     @property
     def bus_pattern(self) -> str:
-        """Regex subscription (librdkafka's ^ form) that also picks up buses created later."""
-        return "^" + self.prefix.replace(".", r"\.") + r"\.bus\..+"
+        """Regex subscription (librdkafka's ^ form) to every bus topic and replay topic, which
+        also picks up those created later."""
+        return "^" + self.prefix.replace(".", r"\.") + r"\.(bus|replay)\..+"
 
     @property
     def config(self) -> str:
@@ -38,9 +60,13 @@ class TopicNames:
     def deliveries(self) -> str:
         return f"{self.prefix}.deliveries"
 
-    def bus_of(self, topic: str) -> str | None:
-        head = f"{self.prefix}.bus."
-        return topic[len(head):] if topic.startswith(head) else None
+    def bus_of(self, topic: str) -> tuple[str, bool] | None:
+        """(bus, replayed) of a bus or replay topic; None for any other topic."""
+        for kind, replayed in (("bus", False), ("replay", True)):
+            head = f"{self.prefix}.{kind}."
+            if topic.startswith(head):
+                return topic[len(head):], replayed
+        return None
 
 
 def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitions: int, replication: int,
@@ -62,16 +88,42 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitio
 
 
 def ensure_internal_topics(settings: Settings) -> None:
-    """The topics every worker needs before it starts: config, deliveries and the default bus."""
+    """The topics every worker needs before it starts: config, deliveries, replay requests and the default bus."""
     names = TopicNames(settings.topic_prefix)
     ensure_topics(
         settings.kafka_bootstrap,
         {
             names.config: {"cleanup.policy": "compact"},
             names.deliveries: {},
+            names.replays: {},
             names.bus("default"): {},
             names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
         },
         partitions=settings.partitions,
         replication=settings.replication,
     )
+
+
+def retention_config(days: int) -> dict[str, str]:
+    """A topic's retention for EventBridge's RetentionDays (0: forever)."""
+    return {"retention.ms": str(days * 86_400_000 if days else -1)}
+
+
+def alter_topic(bootstrap: str, topic: str, config: dict[str, str], timeout: float = 30.0) -> None:
+    """Set these configs of an existing topic, leaving its others as they are."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
+        ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET) for name, value in config.items()])
+    for fut in admin.incremental_alter_configs([resource], request_timeout=timeout).values():
+        fut.result()
+
+
+def delete_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> None:
+    """Delete a topic; one that does not exist (any more) is no error."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    for fut in admin.delete_topics([topic], operation_timeout=timeout).values():
+        try:
+            fut.result()
+        except Exception as exc:  # KafkaException wraps the broker's error code
+            if "UNKNOWN_TOPIC_OR_PART" not in str(exc):
+                raise

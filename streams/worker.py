@@ -16,6 +16,7 @@ from streams.connect import install as install_connectors
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
+from streams.replay.service import ReplayService
 from streams.router.service import RouterService
 from streams.settings import Settings
 from streams.subsystem import Subsystem
@@ -53,7 +54,7 @@ def create_app(settings: Settings) -> faust.App:
     router = RouterService(settings, config)
     api = install_api(app, settings=settings, topics=topics, config=config)
     connectors = install_connectors(app, settings=settings, topics=topics, config=config, api=api)
-    subsystems: list[Subsystem] = [config, router, api, connectors]
+    subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config)]
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

@@ -15,6 +15,7 @@ import orjson
 
 from streams.arns import TargetRef
 from streams.envelope import new_event
+from streams.router.archives import ArchiveTarget
 from streams.router.delivery import DeliveryError, Done, Headers, Unroutable
 from streams.router.dispatch import Dispatcher
 from streams.router.outbox import Outbox
@@ -38,6 +39,7 @@ class Sent:
     value: bytes
     key: bytes | None
     headers: Headers
+    timestamp_ms: int = 0
 
 
 @dataclass
@@ -50,8 +52,8 @@ class FakeSink:
     queue: list[tuple[Done, Sent, DeliveryError | None]] = field(default_factory=list)
     attempts: dict[bytes, int] = field(default_factory=dict)
 
-    def send(self, value: bytes, key: bytes | None, headers: Headers, done: Done) -> None:
-        record = Sent(value, key, list(headers))
+    def send(self, value: bytes, key: bytes | None, headers: Headers, done: Done, timestamp_ms: int = 0) -> None:
+        record = Sent(value, key, list(headers), timestamp_ms)
         self.sent.append(record)
         attempt = self.attempts[value] = self.attempts.get(value, 0) + 1
         self.queue.append((done, record, self.outcome(value, attempt)))
@@ -152,13 +154,19 @@ class Router:
 
     def __init__(self, destinations: FakeDestinations) -> None:
         self.destinations = destinations
-        self.index = RulesIndex(self._target, lambda bus, rule: f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{rule}")
+        self.index = RulesIndex(self._target, lambda bus, rule: f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{rule}",
+                                self._archive)
         self.outbox = Outbox(destinations)
         self.dispatcher = Dispatcher(self.index, self.outbox, TOPICS)
         self.committed: dict[tuple[str, int], int] = {}
 
     def _target(self, bus: str, rule: str, arn: str, spec: dict[str, Any]) -> Target:
         return Target(bus=bus, rule=rule, rule_arn=arn, spec=spec, destinations=self.destinations)
+
+    def _archive(self, bus: str, archive: str) -> Target:
+        return ArchiveTarget(bus=bus, rule=f"archive/{archive}", rule_arn=f"arn:aws:events:{REGION}:{ACCOUNT}:archive/"
+                             f"{archive}", spec={"Id": "archive", "Arn": topic_arn(TOPICS.archive(archive))},
+                             destinations=self.destinations)
 
     def drain(self, rounds: int = 200) -> bool:
         """Poll until nothing is in flight (retries included, backoff skipped) or rounds run out,

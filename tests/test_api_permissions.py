@@ -149,6 +149,6 @@ def test_put_events_obeys_the_bus_policy(policy_worker: WorkerProcess, owner: Ba
 
 def test_unserved_operations_still_answer_unknown_operation(owner: BaseClient) -> None:
     with pytest.raises(ClientError) as exc:
-        owner.list_archives()
+        owner.list_connections()
     assert exc.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "ListArchives" in exc.value.response["Error"]["Message"]
+    assert "ListConnections" in exc.value.response["Error"]["Message"]

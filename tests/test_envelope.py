@@ -17,6 +17,7 @@ from streams.envelope import (
     decode_json,
     encode_json,
     new_event,
+    replay_marker,
     validate,
 )
 
@@ -342,3 +343,22 @@ def test_new_event_validates(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidEnvelope) as caught:
         new_event(**(arguments | changes))
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"source":"a","detail-type":"t","detail":{}}',
+    b'  {  "source":"a","detail-type":"t","detail":{"replay-name":"old"}}\n',
+    b'{"source":"a","detail-type":"t","detail":{},"replay-name":"old"}',
+    b'{ "source":"a","detail-type":"t","detail":{}}',
+])
+def test_a_replayed_event_carries_the_replay_name_and_stays_valid(raw: bytes) -> None:
+    event = decode_json(replay_marker("night-1")(raw))
+    assert event["replay-name"] == "night-1"
+    assert {k: v for k, v in event.items() if k != "replay-name"} == \
+        {k: v for k, v in orjson.loads(raw).items() if k != "replay-name"}
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"{}"])
+def test_a_record_that_is_no_event_is_replayed_as_it_is_or_only_marked(raw: bytes) -> None:
+    marked = replay_marker("r")(raw)
+    assert marked == raw or orjson.loads(marked) == {"replay-name": "r"}

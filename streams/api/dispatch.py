@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from streams.api.errors import UnknownOperationException, config_write_failed
-from streams.api.operations import buses, events, permissions, rules, tags, targets, test_pattern
+from streams.api.operations import (
+    archives,
+    buses,
+    events,
+    permissions,
+    replays,
+    rules,
+    tags,
+    targets,
+    test_pattern,
+)
 from streams.api.operations.common import Context, Params, Response
 from streams.api.validation import validate
 from streams.config_store import ConfigStoreError
@@ -36,6 +46,15 @@ OPERATIONS: dict[str, Handler] = {
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
+    "CreateArchive": archives.create_archive,
+    "DescribeArchive": archives.describe_archive,
+    "ListArchives": archives.list_archives,
+    "UpdateArchive": archives.update_archive,
+    "DeleteArchive": archives.delete_archive,
+    "StartReplay": replays.start_replay,
+    "DescribeReplay": replays.describe_replay,
+    "CancelReplay": replays.cancel_replay,
+    "ListReplays": replays.list_replays,
 }
 
 

@@ -65,12 +65,13 @@ class Sink(Protocol):
     `send` never blocks on the destination and never raises for a record it cannot take: the
     outcome, success or `DeliveryError`, reaches `done` (possibly before `send` returns).
     `max_bytes` is the largest record it accepts, checked before a shaped record is sent so that
-    an oversized result is dead-lettered with the event it came from.
+    an oversized result is dead-lettered with the event it came from. `timestamp_ms` is the
+    record's time where the destination keeps one (0: now); archives keep the bus record's.
     """
 
     max_bytes: int
 
-    def send(self, value: bytes, key: bytes | None, headers: Headers, done: Done) -> None: ...
+    def send(self, value: bytes, key: bytes | None, headers: Headers, done: Done, timestamp_ms: int = 0) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

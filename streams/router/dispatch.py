@@ -5,7 +5,9 @@ that checks the envelope and matches it against the bus's rules straight from th
 bytes (router/native.py), and one `Target.send` per matched target. The event is decoded
 into Python only when that call leaves the record to Python (then the pattern engine
 matches it, or it is dead-lettered as invalid) or when a matched target shapes its input.
-Counting is per batch (plain dicts here, Prometheus once per batch).
+Counting is per batch (plain dicts here, Prometheus once per batch). Records of a bus's replay
+topic go only to the rules their replay chose (router/replays.py); which topic a run of records
+comes from is looked up once per run, so live events pay nothing for that.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from streams.envelope import Event, InvalidEnvelope, decode_json
 from streams.router.forwarding import NOT_FORWARDED_AGAIN, forwarded_from, refused_headers
 from streams.router.ledger import Batch
 from streams.router.outbox import REASON_INVALID_ENVELOPE, REASON_MATCH_FAILED, REASON_ROUTING_FAILED, Outbox
+from streams.router.replays import replayed_to
 from streams.router.rules_index import BusRules, Rule, RulesIndex
 from streams.topics import TopicNames
 
@@ -39,12 +42,13 @@ class Dispatcher:
         self._index = index
         self._outbox = outbox
         self._topics = topics
-        self._bus_of: dict[str, str] = {}  # topic -> bus, so the prefix is stripped once per topic
+        # topic -> (bus, read from its replay topic), so the prefix is stripped once per topic
+        self._bus_of: dict[str, tuple[str, bool]] = {}
 
-    def _bus(self, topic: str) -> str:
+    def _bus(self, topic: str) -> tuple[str, bool]:
         bus = self._bus_of.get(topic)
         if bus is None:
-            bus = self._bus_of[topic] = self._topics.bus_of(topic) or topic
+            bus = self._bus_of[topic] = self._topics.bus_of(topic) or (topic, False)
         return bus
 
     def dispatch(self, messages: list[Message], now_ms: int) -> Batch:
@@ -59,7 +63,7 @@ class Dispatcher:
         batch.offsets = input_offsets(messages)
         events, matches = batch.counts.events, batch.counts.matches
         buses = self._index.buses
-        last_topic, bus, rules, route = None, "", None, None
+        last_topic, bus, replayed, rules, route = None, "", False, None, None
         done = 0
         try:
             for msg in messages:
@@ -72,7 +76,7 @@ class Dispatcher:
                 try:
                     topic = msg.topic()
                     if topic != last_topic:  # records come in runs per partition: look the bus up once a run
-                        last_topic, bus = topic, self._bus(topic)
+                        last_topic, (bus, replayed) = topic, self._bus(topic)
                         rules = buses.get(bus)
                         route = rules.native.route if rules is not None and rules.native is not None else None
                     events[bus] += 1
@@ -97,6 +101,8 @@ class Dispatcher:
                             continue
                         event_id = event.get("id")
                         key = event_id.encode() if event_id is not None else msg.key()
+                    if replayed:  # only records of a replay topic: live events never come here
+                        matched = replayed_to(matched, msg.headers())
                     timestamp_ms = msg.timestamp()[1]
                     rule: Rule
                     for rule in matched:
@@ -135,7 +141,7 @@ class Dispatcher:
             return ()
 
     def _unroutable(self, batch: Batch, msg: Message, exc: Exception) -> None:
-        bus = self._bus(msg.topic())
+        bus = self._bus(msg.topic())[0]
         log.error("bus %s: a record could not be routed (%r); it goes to the bus DLQ", bus, exc)
         self._outbox.dead_letter(batch, bus, REASON_ROUTING_FAILED, msg.value() or b"", msg.key(),
                                  msg.headers() or [], f"routing failed: {exc!r}"[:1000])

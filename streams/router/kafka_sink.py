@@ -46,7 +46,7 @@ class KafkaTopicSink:
         self.producer, self.topic, self.max_bytes = producer, topic, max_bytes
         self._produce = producer.produce  # bound once: this is the hot path
 
-    def send(self, value: bytes, key: bytes | None, headers: Headers, done: Done) -> None:
+    def send(self, value: bytes, key: bytes | None, headers: Headers, done: Done, timestamp_ms: int = 0) -> None:
         report = done.adapted
         if report is None:
             report = done.adapted = partial(_report, done)
@@ -55,7 +55,7 @@ class KafkaTopicSink:
                 # Positional: keyword arguments cost confluent-kafka a string conversion and a
                 # dict lookup per keyword per call, ~1 us of a ~3.5 us produce (partition -1:
                 # the partitioner's choice; timestamp 0: now).
-                self._produce(self.topic, value, key, -1, report, None, 0, headers)
+                self._produce(self.topic, value, key, -1, report, None, timestamp_ms, headers)
                 return
             except BufferError:
                 self.producer.poll(QUEUE_FULL_WAIT_S)

@@ -7,7 +7,8 @@ change that cannot be compiled leaves the rule as it was, and a worker with thou
 rules takes a change in microseconds. The bus's native matcher (router/native.py), which does
 the everyday matching, is rebuilt from that RuleSet off the routing thread (`refresh` starts
 the rebuild, a later `refresh` swaps it in); meanwhile the bus takes the Python path, so a
-change is in force at once and a heavy bus never stalls the others. Only the router thread
+change is in force at once and a heavy bus never stalls the others. An archive is compiled
+as one more rule of its bus, whose one target is its archive topic (router/archives.py). Only the router thread
 calls `apply` and `refresh`, between batches, so matching never sees a half-applied change.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from streams.metrics import RULE_MATCHES, TARGET_DELIVERIES, TARGET_FAILURES, TARGET_RETRIES
 from streams.model import Change
 from streams.patterns import EventPattern, RuleSet, compile_pattern
+from streams.router.archives import ARCHIVE_RULE_PREFIX, archive_pattern
 from streams.router.native import EnvelopeMatcher, build_matcher
 from streams.router.targets import Target
 
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # (bus, rule name, rule ARN, target spec) -> compiled target
 CompileTarget = Callable[[str, str, str, dict[str, Any]], Target]
+# (bus, archive name) -> the archive's target
+ArchiveTarget = Callable[[str, str], Target]
 
 
 @dataclass(eq=False)
@@ -39,6 +43,7 @@ class Rule:
     bus: str
     name: str
     targets: tuple[Target, ...]
+    archive: bool = False  # an archive's rule, which replayed events never reach
 
     def __post_init__(self) -> None:
         self.labels = (self.bus, self.name)  # of its metrics series, exported from the start
@@ -59,8 +64,10 @@ class BusRules:
 
 
 class RulesIndex:
-    def __init__(self, compile_target: CompileTarget, rule_arn: Callable[[str, str], str]) -> None:
+    def __init__(self, compile_target: CompileTarget, rule_arn: Callable[[str, str], str],
+                 archive_target: ArchiveTarget) -> None:
         self._compile_target = compile_target
+        self._archive_target = archive_target
         self._rule_arn = rule_arn
         self.buses: dict[str, BusRules] = {}
         self._stale: set[str] = set()
@@ -72,18 +79,25 @@ class RulesIndex:
         return sum(len(bus.rules) for bus in self.buses.values())
 
     def apply(self, change: Change) -> None:
-        """Install one config change; anything but a rule (buses, schedules, ...) is not the router's.
-        Raises whatever compiling the new version raised, with the old version still in force."""
-        if change.kind != "rule":
+        """Install one config change; anything but a rule or an archive (buses, schedules, ...) is
+        not the router's. Raises whatever compiling the new version raised, with the old version
+        still in force."""
+        compile: Callable[[str, str, dict[str, Any]], tuple[Rule, EventPattern] | None]
+        if change.kind == "rule":
+            _, bus, name = change.key.split("/", 2)
+            compile = self._compile
+        elif change.kind == "archive":
+            bus = (change.new or change.old or {})["EventBusName"]
+            name, compile = ARCHIVE_RULE_PREFIX + change.key.split("/", 1)[1], self._compile_archive
+        else:
             return
-        _, bus, name = change.key.split("/", 2)
         rules = self.buses.setdefault(bus, BusRules())
         # Whatever happens below, the native matcher is rebuilt from what the RuleSet then holds,
         # so the two matchers never disagree.
         rules.native = None
         self._stale.add(bus)
         self._generation[bus] = self._generation.get(bus, 0) + 1
-        compiled = self._compile(bus, name, change.new) if change.new is not None else None
+        compiled = compile(bus, name, change.new) if change.new is not None else None
         old = rules.rules.pop(name, None)
         if old is not None:
             rules.ruleset.remove(old)
@@ -106,6 +120,10 @@ class RulesIndex:
         arn = self._rule_arn(bus, name)
         targets = tuple(self._compile_target(bus, name, arn, spec) for spec in record.get("Targets") or [])
         return Rule(bus, name, targets), compiled
+
+    def _compile_archive(self, bus: str, name: str, record: dict[str, Any]) -> tuple[Rule, EventPattern]:
+        compiled = compile_pattern(archive_pattern(record))
+        return Rule(bus, name, (self._archive_target(bus, record["ArchiveName"]),), archive=True), compiled
 
     def refresh(self) -> None:
         """Swap in native matchers built since the last call, and start rebuilding those of the

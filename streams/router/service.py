@@ -25,11 +25,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from streams.arns import rule_arn
+from streams.arns import archive_arn, kafka_topic_arn, rule_arn
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.metrics import CONSUMER_LAG
 from streams.model import Change
+from streams.router.archives import ArchiveTarget
 from streams.router.clusters import Clusters, parse_clusters
 from streams.router.delivery import Destinations
 from streams.router.destinations import KafkaDestinations
@@ -39,7 +40,7 @@ from streams.router.outbox import Outbox, count_settled
 from streams.router.rules_index import RulesIndex
 from streams.router.targets import Target
 from streams.settings import Settings
-from streams.subsystem import Subsystem
+from streams.subsystem import ThreadSubsystem
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,12 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class RouterService(Subsystem):
+class RouterService(ThreadSubsystem):
     """Owns the router thread; a crash of the thread crashes the service (and so the worker).
     Ready once the router has its partitions and the rules as of start."""
 
     ready_when_started = False
+    thread_name = "busbar-router"
 
     def __init__(self, settings: Settings, config: ConfigService, **kwargs: Any) -> None:
         super().__init__(requires=(config,), **kwargs)
@@ -134,30 +136,16 @@ class RouterService(Subsystem):
         self._clusters_spec = parse_clusters(settings.clusters)
         consumer_config(settings)
         self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     async def on_start(self) -> None:
         self._config.subscribe(self._changes.put)
-        loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run_guarded, args=(loop,), name="busbar-router", daemon=True)
-        self._thread.start()
+        await super().on_start()
 
-    async def on_stop(self) -> None:
-        await super().on_stop()
-        self._stopping.set()
-        if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30.0)
-
-    def _run_guarded(self, loop: asyncio.AbstractEventLoop) -> None:
-        try:
-            clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec,
-                                linger_ms=self._settings.router_linger_ms)
-            RouterLoop(self._settings, self._topics, self._config.store, KafkaDestinations(clusters, self._topics),
-                       self._changes, self._stopping, lambda: loop.call_soon_threadsafe(self.set_ready)).run()
-        except Exception as exc:
-            log.exception("router thread failed")
-            asyncio.run_coroutine_threadsafe(self.crash(exc), loop)
+    def run_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec,
+                            linger_ms=self._settings.router_linger_ms)
+        RouterLoop(self._settings, self._topics, self._config.store, KafkaDestinations(clusters, self._topics),
+                   self._changes, self._stopping, lambda: loop.call_soon_threadsafe(self.set_ready)).run()
 
 
 class RouterLoop:
@@ -171,8 +159,9 @@ class RouterLoop:
         self._on_ready = on_ready
         self._destinations = destinations
         self._outbox = Outbox(destinations)
+        self._settings = settings
         self._index = RulesIndex(self._compile_target, lambda bus, rule: rule_arn(settings.region, settings.account,
-                                                                                 bus, rule))
+                                                                                 bus, rule), self._archive_target)
         self._dispatcher = Dispatcher(self._index, self._outbox, topics)
         self._consumer = Consumer(consumer_config(settings))
         self._lag_partitions: set[tuple[str, int]] = set()
@@ -183,6 +172,12 @@ class RouterLoop:
 
     def _compile_target(self, bus: str, rule: str, arn: str, spec: dict[str, Any]) -> Target:
         return Target(bus=bus, rule=rule, rule_arn=arn, spec=spec, destinations=self._destinations)
+
+    def _archive_target(self, bus: str, archive: str) -> Target:
+        settings = self._settings
+        spec = {"Id": "archive", "Arn": kafka_topic_arn(settings.region, settings.account, self._topics.archive(archive))}
+        return ArchiveTarget(bus=bus, rule=f"archive/{archive}", rule_arn=archive_arn(settings.region, settings.account,
+                             archive), spec=spec, destinations=self._destinations)
 
     def run(self) -> None:
         self._wait_for_config()

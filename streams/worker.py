@@ -16,6 +16,7 @@ from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
 from streams.router.service import RouterService
+from streams.scheduler.service import SchedulerService
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
@@ -40,7 +41,8 @@ def create_app(settings: Settings) -> faust.App:
     )
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
-    subsystems: list[Subsystem] = [config, router]
+    scheduler = SchedulerService(settings, config)
+    subsystems: list[Subsystem] = [config, router, scheduler]
     for subsystem in subsystems:
         app.service(subsystem)  # type: ignore[arg-type]  # Faust takes instances too
     subsystems.append(install_api(app, settings=settings, topics=topics, config=config))

@@ -67,14 +67,17 @@ class SchedulerService(LoopThreadSubsystem):
 
 class SchedulerLoop:
     def __init__(self, settings: Settings, config_store: ConfigStore, changes: queue.SimpleQueue[Change],
-                 stopping: threading.Event, clock: Clock, on_step: Callable[[], None] = lambda: None) -> None:
+                 stopping: threading.Event, clock: Clock,
+                 on_fired: Callable[[list[Due], float], None] = lambda due, now: None) -> None:
+        """`on_fired` hears each committed batch of firings with the clock's time after the
+        commit (a benchmark measures lateness with it)."""
         self._settings = settings
         self._topics = TopicNames(settings.topic_prefix)
         self._config_store = config_store
         self._changes = changes
         self._stopping = stopping
         self._clock = clock
-        self._on_step = on_step
+        self._on_fired = on_fired
         self._consumer = Consumer({**group_config(settings, f"{settings.app_id}-scheduler"), **CONSUMER_CONFIG})
         self._partitions = 0
         self._plans: dict[int, dict[str, Plan]] = {}  # every schedule's plan, by state partition
@@ -102,7 +105,6 @@ class SchedulerLoop:
                     self._read(msg)
                 self._claim()
                 self._fire()
-                self._on_step()
         finally:
             for partition in list(self._owners):
                 self._drop(partition)
@@ -247,6 +249,8 @@ class SchedulerLoop:
             for item in due:
                 agenda.fired(item)
                 SCHEDULE_FIRINGS.labels(item.plan.kind).inc()
+            if due:
+                self._on_fired(due, self._clock.now())
 
     def _reclaim(self, partition: int) -> None:
         """Read the partition again from its start after a new claim: its state is what Kafka says."""

@@ -170,3 +170,23 @@ def test_cron_corner_cases_fire_at_their_times(kafka_bootstrap: str,
                    (orjson.loads(msg.value()) for msg in read_all(kafka_bootstrap, f"sqs.{queue}")))
     assert fired == [("first-friday", "2030-03-01T00:05:00Z"), ("last-day", "2030-02-28T23:55:00Z"),
                      ("tokyo-nine", "2030-03-01T00:00:00Z"), ("year", "2030-03-01T00:00:00Z")]
+
+
+def test_a_firing_its_target_cannot_take_goes_to_the_dead_letter_queue(
+        kafka_bootstrap: str, fast_worker: tuple[WorkerProcess, datetime, float]) -> None:
+    worker, virtual_start, real_start = fast_worker
+    scheduler = scheduler_client(worker.url)
+    dead = unique("dead")
+    create_topics(kafka_bootstrap, f"sqs.{dead}")
+    scheduler.create_schedule(
+        Name="elsewhere", ScheduleExpression="at(2030-03-01T00:12:00)", FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": f"arn:aws:kafka:{REGION}:{ACCOUNT}:topic/other-cluster/jobs", "RoleArn": ROLE,
+                "Input": '{"job": "sync"}', "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dead}"}})
+    sleep_until_virtual(real_start, virtual_start, datetime(2030, 3, 1, 0, 14, tzinfo=UTC))
+    time.sleep(2)
+    [letter] = read_all(kafka_bootstrap, f"sqs.{dead}")
+    assert letter.value() == b'{"job": "sync"}'
+    reasons = dict(letter.headers())
+    assert b"local cluster" in reasons["busbar-error"]
+    assert reasons["busbar-schedule"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/elsewhere".encode()
+    assert scheduler.get_schedule(Name="elsewhere")["State"] == "ENABLED"  # kept: ActionAfterCompletion NONE

@@ -20,10 +20,16 @@ from streams.scheduler.plans import Output
 from streams.scheduler.state import CLAIM_KEY, State, encode_state
 
 TRANSACTION_TIMEOUT_S = 30.0
+COMMIT_ATTEMPTS = 3
 FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH})
 PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "linger.ms": 5,
+    # A transaction begun right after the last commit waits for that commit's markers (the broker
+    # answers CONCURRENT_TRANSACTIONS until then); librdkafka's 100 ms back-off made that wait a
+    # firing's lateness, so it asks again sooner.
+    "retry.backoff.ms": 5,
+    "retry.backoff.max.ms": 50,
     "transaction.timeout.ms": 60_000,
     "message.timeout.ms": 30_000,
     "queue.buffering.max.messages": 1_000_000,
@@ -70,7 +76,7 @@ class PartitionOwner:
                 producer.produce(out.topic, out.value, out.key, partition=partition, headers=out.headers or None)
             for schedule_id, state in states.items():
                 producer.produce(self.state_topic, encode_state(state), schedule_id.encode(), partition=self.partition)
-            producer.commit_transaction(TRANSACTION_TIMEOUT_S)
+            self._commit_transaction()
         except KafkaException as exc:
             error = exc.args[0]
             if error.code() in FENCED:
@@ -82,6 +88,16 @@ class PartitionOwner:
             except KafkaException as abort_exc:
                 raise Uncertain(str(abort_exc.args[0])) from None
             raise NotCommitted(str(error)) from None
+
+    def _commit_transaction(self) -> None:
+        """librdkafka's advice: a commit that failed with a retriable error may be called again."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                self._producer.commit_transaction(TRANSACTION_TIMEOUT_S)
+                return
+            except KafkaException as exc:
+                if not exc.args[0].retriable() or attempt == COMMIT_ATTEMPTS - 1:
+                    raise
 
     def topic_exists(self, topic: str) -> bool:
         try:

@@ -174,3 +174,11 @@ def test_the_clock_runs_fast_from_a_chosen_time() -> None:
     assert abs(parse_clock("").now() - datetime.now(UTC).timestamp()) < 5
     with pytest.raises(ValueError, match="BUSBAR_SCHEDULE_CLOCK"):
         parse_clock("2030-01-01T00:00:00,1000,60")  # no zone
+
+
+def test_start_and_end_dates_bound_the_firings() -> None:
+    record = schedule("rate(10 minutes)", StartDate=at("2030-01-01T01:00:00"), EndDate=at("2030-01-01T01:30:00"))
+    agenda = Agenda({}, catchup_s=10 ** 9)
+    agenda.put(plan_of("schedule/default/s", record, SETTINGS, TOPICS), at("2030-01-01T00:00:00"))
+    assert fire_all(agenda, at("2030-01-02T00:00:00")) == [at("2030-01-01T01:00:00"), at("2030-01-01T01:10:00"),
+                                                            at("2030-01-01T01:20:00")]

@@ -35,6 +35,7 @@ bench: $(INSTALLED) $(JARS)
 	$(BIN)/python bench/matcher.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/schedules.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

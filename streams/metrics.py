@@ -67,6 +67,16 @@ DEAD_LETTERS = Counter("busbar_router_dead_letters", "Records written to a dead-
 CONSUMER_LAG = Gauge("busbar_router_consumer_lag", "Records on a bus partition not yet consumed by this worker.",
                      ["topic", "partition"], registry=REGISTRY)
 
+SCHEDULE_FIRINGS = Counter("busbar_scheduler_firings", "Scheduled times fired (committed with their state).",
+                           ["kind"], registry=REGISTRY)
+SCHEDULE_SKIPPED = Counter("busbar_scheduler_skipped",
+                           "Scheduled times not fired: missed by more than the catch-up window.", registry=REGISTRY)
+SCHEDULE_FAILURES = Counter("busbar_scheduler_failures",
+                            "Firings whose target could not take them (dead-lettered when the schedule has a DLQ).",
+                            ["kind"], registry=REGISTRY)
+SCHEDULE_PARTITIONS = Gauge("busbar_scheduler_partitions", "Schedule-state partitions this worker owns and fires.",
+                            registry=REGISTRY)
+
 
 def render() -> bytes:
     """The exposition text (format 0.0.4, which every Prometheus scraper reads)."""

@@ -65,6 +65,16 @@ SETTINGS: dict[str, Setting] = {
         "How long PutEvents and config writes wait for Kafka to confirm a write; past it the answer says the "
         "outcome is unknown. Keep it below clients' read timeout (botocore, AWS CLI: 60 s).",
     ),
+    "schedule_catchup_s": Setting(
+        "BUSBAR_SCHEDULE_CATCHUP_S", "3600",
+        "Scheduled times missed while no worker could fire them (all down, a takeover) fire late, once, if at most "
+        "this many seconds late; older ones are skipped and counted (busbar_scheduler_skipped).",
+    ),
+    "schedule_clock": Setting(
+        "BUSBAR_SCHEDULE_CLOCK", "",
+        "For tests and benchmarks only: VIRTUAL_START,REAL_START,SPEED makes schedules fire on a clock that showed "
+        "VIRTUAL_START (ISO 8601) at REAL_START (epoch seconds) and runs SPEED times fast. Empty: the system clock.",
+    ),
     "max_request_bytes": Setting(
         "BUSBAR_MAX_REQUEST_BYTES", "1048576", "Largest API request body accepted; larger ones get HTTP 413."
     ),
@@ -94,6 +104,8 @@ class Settings:
     max_rules_per_bus: int
     max_request_bytes: int
     write_timeout_s: int
+    schedule_catchup_s: int
+    schedule_clock: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

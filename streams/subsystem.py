@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,6 +90,6 @@ class ThreadSubsystem(Subsystem):
             log.exception("%s failed", self.thread_name)
             asyncio.run_coroutine_threadsafe(self.crash(exc), loop)
 
+    @abstractmethod
     def run_thread(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop; returns once `self._stopping` is set. `loop` is the service's event loop."""
-        raise NotImplementedError

@@ -60,6 +60,16 @@ class TopicNames:
     def deliveries(self) -> str:
         return f"{self.prefix}.deliveries"
 
+    @property
+    def scheduled(self) -> str:
+        """Scheduled rules' events, keyed <bus>/<rule>: the router sends each to that rule's targets only."""
+        return f"{self.prefix}.scheduled"
+
+    @property
+    def schedule_state(self) -> str:
+        """Compacted, one partition per unit of schedule ownership: what each schedule last fired."""
+        return f"{self.prefix}.schedule-state"
+
     def bus_of(self, topic: str) -> tuple[str, bool] | None:
         """(bus, replayed) of a bus or replay topic; None for any other topic."""
         for kind, replayed in (("bus", False), ("replay", True)):
@@ -70,11 +80,13 @@ class TopicNames:
 
 
 def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitions: int, replication: int,
-                  timeout: float = 30.0) -> None:
-    """Create missing topics; existing ones are left as they are (their owner may have tuned them)."""
+                  timeout: float = 30.0, partitioned: frozenset[str] = frozenset()) -> None:
+    """Create missing topics; existing ones are left as they are (their owner may have tuned them).
+    Compacted topics get one partition, unless named in `partitioned`."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     existing = set(admin.list_topics(timeout=timeout).topics)
-    new = [NewTopic(name, num_partitions=(1 if cfg.get("cleanup.policy") == "compact" else partitions),
+    single = {name for name, cfg in topics.items() if cfg.get("cleanup.policy") == "compact"} - partitioned
+    new = [NewTopic(name, num_partitions=(1 if name in single else partitions),
                     replication_factor=replication, config=cfg)
            for name, cfg in topics.items() if name not in existing]
     if not new:
@@ -88,7 +100,9 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitio
 
 
 def ensure_internal_topics(settings: Settings) -> None:
-    """The topics every worker needs before it starts: config, deliveries, replay requests and the default bus."""
+    """The topics every worker needs before it starts: config, deliveries, replay requests, the
+    default bus, and the scheduler's (its state topic has as many partitions as the others: its
+    unit of ownership)."""
     names = TopicNames(settings.topic_prefix)
     ensure_topics(
         settings.kafka_bootstrap,
@@ -98,9 +112,12 @@ def ensure_internal_topics(settings: Settings) -> None:
             names.replays: {},
             names.bus("default"): {},
             names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
+            names.scheduled: {},
+            names.schedule_state: {"cleanup.policy": "compact"},
         },
         partitions=settings.partitions,
         replication=settings.replication,
+        partitioned=frozenset({names.schedule_state}),
     )
 
 

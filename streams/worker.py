@@ -18,6 +18,7 @@ from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
 from streams.replay.service import ReplayService
 from streams.router.service import RouterService
+from streams.scheduler.service import SchedulerService
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
@@ -54,7 +55,8 @@ def create_app(settings: Settings) -> faust.App:
     router = RouterService(settings, config)
     api = install_api(app, settings=settings, topics=topics, config=config)
     connectors = install_connectors(app, settings=settings, topics=topics, config=config, api=api)
-    subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config)]
+    scheduler = SchedulerService(settings, config)
+    subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config), scheduler]
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

@@ -8,6 +8,10 @@ matches it, or it is dead-lettered as invalid) or when a matched target shapes i
 Counting is per batch (plain dicts here, Prometheus once per batch). Records of a bus's replay
 topic go only to the rules their replay chose (router/replays.py); which topic a run of records
 comes from is looked up once per run, so live events pay nothing for that.
+
+Scheduled rules' events come on a topic of their own (`<prefix>.scheduled`, written by the
+scheduler, keyed `<bus>/<rule>`) and go to that rule's targets only, never through matching:
+the topic is recognised once per run of records, so bus records pay one boolean test for it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class Dispatcher:
         self._topics = topics
         # topic -> (bus, read from its replay topic), so the prefix is stripped once per topic
         self._bus_of: dict[str, tuple[str, bool]] = {}
+        self._scheduled_topic = topics.scheduled
 
     def _bus(self, topic: str) -> tuple[str, bool]:
         bus = self._bus_of.get(topic)
@@ -63,7 +68,7 @@ class Dispatcher:
         batch.offsets = input_offsets(messages)
         events, matches = batch.counts.events, batch.counts.matches
         buses = self._index.buses
-        last_topic, bus, replayed, rules, route = None, "", False, None, None
+        last_topic, bus, replayed, rules, route, scheduled = None, "", False, None, None, False
         done = 0
         try:
             for msg in messages:
@@ -79,6 +84,10 @@ class Dispatcher:
                         last_topic, (bus, replayed) = topic, self._bus(topic)
                         rules = buses.get(bus)
                         route = rules.native.route if rules is not None and rules.native is not None else None
+                        scheduled = topic == self._scheduled_topic
+                    if scheduled:
+                        self._scheduled(batch, msg, now_ms)
+                        continue
                     events[bus] += 1
                     raw = msg.value() or b""
                     decided = route(raw) if route is not None else None
@@ -120,6 +129,22 @@ class Dispatcher:
             batch.offsets = input_offsets(messages[:done - 1])
             raise
         return batch
+
+    def _scheduled(self, batch: Batch, msg: Message, now_ms: int) -> None:
+        """A scheduled rule's event, to that rule's targets (if it is still enabled and scheduled)."""
+        bus, _, name = (msg.key() or b"").decode().partition("/")
+        rules = self._index.buses.get(bus)
+        rule = rules.scheduled.get(name) if rules is not None else None
+        if rule is None:
+            log.info("scheduled event for rule %s/%s, which no longer fires: not sent", bus, name)
+            return
+        raw = msg.value() or b""
+        event = decode_json(raw) if rule.reads_event else None
+        key = event["id"].encode() if event is not None else msg.key()
+        batch.counts.matches[rule] += 1
+        timestamp_ms = msg.timestamp()[1]
+        for target in rule.targets:
+            target.send(event, raw, key, timestamp_ms, now_ms, batch)
 
     def _decode(self, batch: Batch, bus: str, msg: Message, raw: bytes) -> Event | None:
         """The event, or None once an invalid one is dead-lettered: one bad record never stops its partition."""

@@ -61,6 +61,8 @@ class BusRules:
     native: EnvelopeMatcher | None = None
     # Rules with a target that needs the decoded event (input shaping, API destinations).
     reading: set[Rule] = field(default_factory=set)
+    # Enabled rules with a ScheduleExpression, by name: the targets of their scheduled events.
+    scheduled: dict[str, Rule] = field(default_factory=dict)
 
 
 class RulesIndex:
@@ -102,21 +104,28 @@ class RulesIndex:
         if old is not None:
             rules.ruleset.remove(old)
             rules.reading.discard(old)
+        old = rules.scheduled.pop(name, None) or old
+        if old is not None:
             _forget_series(old, compiled[0] if compiled is not None else None)
-        if compiled is not None:
-            rule, pattern = compiled
+        if compiled is None:
+            return
+        rule, pattern = compiled
+        if change.new.get("ScheduleExpression"):  # type: ignore[union-attr]  # compiled: there is a record
+            rules.scheduled[name] = rule
+        if pattern is not None:
             rules.ruleset.add(rule, pattern)  # already compiled: cannot fail
             rules.rules[name] = rule
             if rule.reads_event:
                 rules.reading.add(rule)
 
-    def _compile(self, bus: str, name: str, record: dict[str, Any]) -> tuple[Rule, EventPattern] | None:
-        """The rule as the router runs it; None for a rule that routes nothing (disabled, or a
-        schedule without a pattern). InvalidEventPattern for a pattern the API would refuse."""
+    def _compile(self, bus: str, name: str, record: dict[str, Any]) -> tuple[Rule, EventPattern | None] | None:
+        """The rule as the router runs it, with its pattern if it has one; None for a rule that
+        routes nothing (disabled, or neither pattern nor schedule). InvalidEventPattern for a
+        pattern the API would refuse."""
         pattern = record.get("EventPattern")
-        if record.get("State", "ENABLED") != "ENABLED" or not pattern:
+        if record.get("State", "ENABLED") != "ENABLED" or not (pattern or record.get("ScheduleExpression")):
             return None
-        compiled = compile_pattern(pattern)
+        compiled = compile_pattern(pattern) if pattern else None
         arn = self._rule_arn(bus, name)
         targets = tuple(self._compile_target(bus, name, arn, spec) for spec in record.get("Targets") or [])
         return Rule(bus, name, targets), compiled

@@ -28,6 +28,8 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from streams.arns import archive_arn, kafka_topic_arn, rule_arn
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
+from streams.groups import group_config
+from streams.loop_thread import LoopThreadSubsystem
 from streams.metrics import CONSUMER_LAG
 from streams.model import Change
 from streams.router.archives import ArchiveTarget
@@ -40,7 +42,6 @@ from streams.router.outbox import Outbox, count_settled
 from streams.router.rules_index import RulesIndex
 from streams.router.targets import Target
 from streams.settings import Settings
-from streams.subsystem import ThreadSubsystem
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -72,35 +73,11 @@ CONSUMER_CONFIG: dict[str, Any] = {
     "fetch.wait.max.ms": 10,
     "log_level": 3,
 }
-GROUP_PROTOCOLS: dict[str, dict[str, Any]] = {
-    # Kafka 4's protocol (KIP-848): the broker assigns, incrementally (a join or a leave moves only
-    # the partitions that change owner, nobody stops), and its range assignor spreads each bus
-    # topic's partitions over the workers, so a hot bus is served by all of them. (The classic
-    # cooperative-sticky assignor balanced partition counts by handing out whole topics: with two
-    # buses and two workers, each bus went to one worker.) Session timeout and heartbeats are
-    # the broker's settings here (group.consumer.*).
-    "consumer": {"group.protocol": "consumer", "group.remote.assignor": "range"},
-    # Brokers before 4.0: cooperative, so a bus added at run time stops no partition; a killed
-    # worker's partitions move to the others after the session timeout, not the default 45 s.
-    "classic": {"partition.assignment.strategy": "cooperative-sticky", "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 1_000},
-}
 
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
     """The router's consumer settings; ValueError naming a group protocol busbar does not know."""
-    protocol = GROUP_PROTOCOLS.get(settings.group_protocol)
-    if protocol is None:
-        raise ValueError(f"BUSBAR_GROUP_PROTOCOL={settings.group_protocol!r}: use {' or '.join(GROUP_PROTOCOLS)}")
-    config = {"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-router",
-              **CONSUMER_CONFIG, **protocol}
-    if settings.instance_id:
-        if settings.group_protocol != "classic":
-            # KIP-848 keeps a crashed static member's partitions until its session expires and
-            # refuses its successor the same id meanwhile (a fatal error), so the id buys nothing there.
-            raise ValueError("BUSBAR_INSTANCE_ID (static membership) needs BUSBAR_GROUP_PROTOCOL=classic")
-        config["group.instance.id"] = settings.instance_id
-    return config
+    return {**group_config(settings, f"{settings.app_id}-router"), **CONSUMER_CONFIG}
 
 
 # Young-generation size for the collector once routing starts: each event allocates a dozen
@@ -120,7 +97,7 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class RouterService(ThreadSubsystem):
+class RouterService(LoopThreadSubsystem):
     """Owns the router thread; a crash of the thread crashes the service (and so the worker).
     Ready once the router has its partitions and the rules as of start."""
 
@@ -128,22 +105,15 @@ class RouterService(ThreadSubsystem):
     thread_name = "busbar-router"
 
     def __init__(self, settings: Settings, config: ConfigService, **kwargs: Any) -> None:
-        super().__init__(requires=(config,), **kwargs)
+        super().__init__(config, **kwargs)
         self._settings = settings
         self._topics = TopicNames(settings.topic_prefix)
-        self._config = config
         # A typo fails the worker at start, not later.
         self._clusters_spec = parse_clusters(settings.clusters)
         consumer_config(settings)
-        self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
-
-    async def on_start(self) -> None:
-        self._config.subscribe(self._changes.put)
-        await super().on_start()
 
     def run_thread(self, loop: asyncio.AbstractEventLoop) -> None:
-        clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec,
-                            linger_ms=self._settings.router_linger_ms)
+        clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec, linger_ms=self._settings.router_linger_ms)
         RouterLoop(self._settings, self._topics, self._config.store, KafkaDestinations(clusters, self._topics),
                    self._changes, self._stopping, lambda: loop.call_soon_threadsafe(self.set_ready)).run()
 
@@ -182,7 +152,7 @@ class RouterLoop:
     def run(self) -> None:
         self._wait_for_config()
         settle_garbage_collector()
-        self._consumer.subscribe([self._topics.bus_pattern], on_assign=self._on_assign, on_revoke=self._on_revoke,
+        self._consumer.subscribe([self._topics.bus_pattern, self._topics.scheduled], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                  on_lost=self._on_revoke)
         log.info("router: subscribed to %s with %d rules", self._topics.bus_pattern, len(self._index))
         try:

@@ -115,7 +115,7 @@ def test_a_worker_restarted_with_its_instance_id_takes_its_partitions_back_at_on
         members = admin.describe_consumer_groups([group])[group].result().members
         assert [m.group_instance_id for m in members] == [instance]
         topics = again.topics
-        assert {tp.topic for tp in members[0].assignment.topic_partitions} == {topics.bus("default")}
+        assert topics.bus("default") in {tp.topic for tp in members[0].assignment.topic_partitions}
         events = [event("static", {"n": n}) for n in range(20)]
         put(kafka_bootstrap, topics.bus("default"), events)
         wait_routed(kafka_bootstrap, group, topics.bus("default"), timeout=30)
@@ -144,7 +144,7 @@ def test_health_says_ready_only_once_the_router_has_its_partitions(kafka_bootstr
         admin = AdminClient({"bootstrap.servers": kafka_bootstrap, "log_level": 0})
         members = admin.describe_consumer_groups([group])[group].result().members
         owned = {(tp.topic, tp.partition) for m in members for tp in m.assignment.topic_partitions}
-        assert len(members) == 1 and {topic for topic, _ in owned} == {bus_topic}, members
+        assert len(members) == 1 and bus_topic in {topic for topic, _ in owned}, members
         assert "RouterService" in waiting
     finally:
         again.stop()

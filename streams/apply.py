@@ -15,6 +15,14 @@ The file is YAML or JSON:
           - id: to-kafka
             arn: arn:aws:kafka:us-east-1:000000000000:topic/local/orders.big
             input_path: $.detail          # any Target member: input, input_transformer, retry_policy, ...
+    correlations:                         # correlation rules, as `busbar correlations put` takes them
+      - name: brute-force-login
+        bus: orders
+        type: event_count
+        pattern: {detail-type: [Login Failed]}
+        group-by: [detail.sourceIPAddress]
+        timespan: 5m
+        condition: {gte: 5}
 
 Keys are the API's member names in snake_case, with three short forms (`bus`, `pattern`,
 `schedule`); the API's own spelling (`EventBusName`, `InputPath`, ...) works as well, so a
@@ -26,6 +34,7 @@ Applying twice changes nothing the second time. Only declared resources are touc
 rule missing from the file is left alone, but a declared rule's targets are exactly the declared
 ones (undeclared targets are removed), since a rule's targets are part of what it does.
 Going through the API (not the config topic) means the server's validation applies unchanged.
+Correlation rules are busbar's own resource (busbar_client), applied after buses and rules.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ import yaml
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from streams.busbar_client import BusbarClient
+from streams.correlation_rules import InvalidCorrelation, parse_rule
 from streams.model import RULE_FIELDS
 
 BUS_KEYS = {"Name", "Description", "Tags"}
@@ -86,11 +97,13 @@ def load(path: Path) -> dict[str, list[dict[str, Any]]]:
         raise InvalidDeclaration(f"{path}: not valid YAML or JSON: {exc}") from None
     if data is None:
         data = {}
-    if not isinstance(data, dict) or not set(data) <= {"buses", "rules"}:
-        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses' and/or 'rules'")
+    if not isinstance(data, dict) or not set(data) <= {"buses", "rules", "correlations"}:
+        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses', 'rules' and/or 'correlations'")
     return {
         "buses": [_item(path, "buses", index, item, BUS_KEYS) for index, item in enumerate(data.get("buses") or [])],
         "rules": [_rule(path, index, item) for index, item in enumerate(data.get("rules") or [])],
+        "correlations": [_correlation(path, index, item)
+                         for index, item in enumerate(data.get("correlations") or [])],
     }
 
 
@@ -118,6 +131,15 @@ def _rule(path: Path, index: int, item: Any) -> dict[str, Any]:
         raise InvalidDeclaration(f"{path}: rules[{index}] ({rule['Name']}): targets is a list of mappings")
     rule["Targets"] = [_target(f"{path}: rules[{index}] ({rule['Name']})", target) for target in targets]
     return rule
+
+
+def _correlation(path: Path, index: int, item: Any) -> dict[str, Any]:
+    """Checked here as the server checks it, so a mistake is reported with its place in the file."""
+    try:
+        return parse_rule(item).record
+    except InvalidCorrelation as exc:
+        name = item.get("name") if isinstance(item, dict) else None
+        raise InvalidDeclaration(f"{path}: correlations[{index}]{f' ({name})' if name else ''}: {exc}") from None
 
 
 def _target(where: str, target: dict[str, Any]) -> dict[str, Any]:
@@ -149,7 +171,7 @@ def _tags(where: str, tags: Any) -> list[dict[str, str]]:
 
 # --- applying -----------------------------------------------------------------------------------
 def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
-          dry_run: bool) -> Iterator[PlannedChange]:
+          dry_run: bool, busbar: BusbarClient | None = None) -> Iterator[PlannedChange]:
     """Bring the server in line with the declaration, one resource at a time, buses first.
 
     A generator, so that when the server refuses something (ClientError, Refused propagate)
@@ -159,6 +181,10 @@ def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
         yield _apply_bus(client, bus, dry_run)
     for rule in declaration["rules"]:
         yield _apply_rule(client, rule, dry_run)
+    if declaration.get("correlations") and busbar is None:
+        raise InvalidDeclaration("correlations need busbar's own API: pass a BusbarClient")
+    for correlation in declaration.get("correlations", []):
+        yield _apply_correlation(busbar, correlation, dry_run)  # type: ignore[arg-type]  # checked above
 
 
 def _missing(call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
@@ -206,6 +232,16 @@ def _apply_rule(client: BaseClient, rule: dict[str, Any], dry_run: bool) -> Plan
     if targets:
         details.append(targets)
     return PlannedChange(resource, "updated" if details else "unchanged", details)
+
+
+def _apply_correlation(busbar: BusbarClient, definition: dict[str, Any], dry_run: bool) -> PlannedChange:
+    resource = f"correlation {definition['bus']}/{definition['name']}"
+    current = _missing(lambda: busbar.describe_correlation(definition["name"], definition["bus"]))
+    if current is not None and current["Correlation"] == definition:
+        return PlannedChange(resource, "unchanged")
+    if not dry_run:
+        busbar.put_correlation(definition)
+    return PlannedChange(resource, "created" if current is None else "updated")
 
 
 def _same(key: str, wanted: Any, current: Any) -> bool:

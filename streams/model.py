@@ -39,6 +39,10 @@ def schedule_group_key(group: str) -> str:
     return f"schedule-group/{group}"
 
 
+def correlation_key(bus: str, name: str) -> str:
+    return f"correlation/{bus}/{name}"
+
+
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
 
@@ -135,6 +139,15 @@ class Model:
     def schedules(self, group: str | None = None) -> list[Record]:
         """Schedules of one group (or of all), ordered by their key."""
         prefix = "schedule/" if group is None else f"schedule/{group}/"
+        return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
+
+    # --- correlation rules (busbar's own: counts and sequences of events over time) ---------------
+    def correlation(self, bus: str, name: str) -> Record | None:
+        return self._records.get(correlation_key(bus, name))
+
+    def correlations(self, bus: str | None = None) -> list[Record]:
+        """Correlation rules of one bus (or of all), ordered by bus and name."""
+        prefix = "correlation/" if bus is None else f"correlation/{bus}/"
         return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
 
     def __len__(self) -> int:

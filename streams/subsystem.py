@@ -51,3 +51,4 @@ class Subsystem(mode.Service):
     async def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         """TimeoutError if not ready in time."""
         await asyncio.wait_for(self._ready.wait(), timeout)
+

@@ -38,6 +38,11 @@ class TopicNames:
     def deliveries(self) -> str:
         return f"{self.prefix}.deliveries"
 
+    @property
+    def correlation(self) -> str:
+        """Events matching a correlation rule, keyed by rule and group, for the windows' agent."""
+        return f"{self.prefix}.correlation"
+
     def bus_of(self, topic: str) -> str | None:
         head = f"{self.prefix}.bus."
         return topic[len(head):] if topic.startswith(head) else None
@@ -62,13 +67,14 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitio
 
 
 def ensure_internal_topics(settings: Settings) -> None:
-    """The topics every worker needs before it starts: config, deliveries and the default bus."""
+    """The topics every worker needs before it starts: config, deliveries, correlation and the default bus."""
     names = TopicNames(settings.topic_prefix)
     ensure_topics(
         settings.kafka_bootstrap,
         {
             names.config: {"cleanup.policy": "compact"},
             names.deliveries: {},
+            names.correlation: {},
             names.bus("default"): {},
             names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
         },

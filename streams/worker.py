@@ -12,6 +12,7 @@ import faust
 from streams.api.server import install as install_api
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
+from streams.correlation.service import CorrelationService
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
@@ -37,10 +38,15 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication,
         store="memory://",
         autodiscover=False,
+        # The correlation agent's group (Faust's own): a killed worker's partitions move after 10 s,
+        # not Faust's default 60 s, during which their windows would wait.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
     )
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
-    subsystems: list[Subsystem] = [config, router]
+    correlation = CorrelationService(app, settings, config)
+    subsystems: list[Subsystem] = [config, router, correlation]
     for subsystem in subsystems:
         app.service(subsystem)  # type: ignore[arg-type]  # Faust takes instances too
     subsystems.append(install_api(app, settings=settings, topics=topics, config=config))

@@ -14,7 +14,6 @@ or one idle poll (POLL_S), well inside a second.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import queue
@@ -39,7 +38,7 @@ from streams.router.outbox import Outbox, count_settled
 from streams.router.rules_index import RulesIndex
 from streams.router.targets import Target
 from streams.settings import Settings
-from streams.subsystem import Subsystem
+from streams.threaded_subsystem import ThreadedSubsystem
 from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
@@ -115,45 +114,24 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class RouterService(Subsystem):
-    """Owns the router thread; a crash of the thread crashes the service (and so the worker).
-    Ready once the router has its partitions and the rules as of start."""
+class RouterService(ThreadedSubsystem):
+    """Owns the router thread. Ready once the router has its partitions and the rules as of start."""
 
-    ready_when_started = False
+    thread_name = "busbar-router"
 
     def __init__(self, settings: Settings, config: ConfigService, **kwargs: Any) -> None:
-        super().__init__(requires=(config,), **kwargs)
+        super().__init__(config, **kwargs)
         self._settings = settings
         self._topics = TopicNames(settings.topic_prefix)
-        self._config = config
         # A typo fails the worker at start, not later.
         self._clusters_spec = parse_clusters(settings.clusters)
         consumer_config(settings)
-        self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    async def on_start(self) -> None:
-        self._config.subscribe(self._changes.put)
-        loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run_guarded, args=(loop,), name="busbar-router", daemon=True)
-        self._thread.start()
-
-    async def on_stop(self) -> None:
-        await super().on_stop()
-        self._stopping.set()
-        if self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 30.0)
-
-    def _run_guarded(self, loop: asyncio.AbstractEventLoop) -> None:
-        try:
-            clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec,
-                                linger_ms=self._settings.router_linger_ms)
-            RouterLoop(self._settings, self._topics, self._config.store, KafkaDestinations(clusters, self._topics),
-                       self._changes, self._stopping, lambda: loop.call_soon_threadsafe(self.set_ready)).run()
-        except Exception as exc:
-            log.exception("router thread failed")
-            asyncio.run_coroutine_threadsafe(self.crash(exc), loop)
+    def run_loop(self, on_ready: Callable[[], None]) -> None:
+        clusters = Clusters(self._settings.kafka_bootstrap, self._clusters_spec,
+                            linger_ms=self._settings.router_linger_ms)
+        RouterLoop(self._settings, self._topics, self._config.store, KafkaDestinations(clusters, self._topics),
+                   self._changes, self._stopping, on_ready).run()
 
 
 class RouterLoop:

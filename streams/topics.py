@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -13,6 +14,12 @@ from streams.settings import Settings
 # broker's largest request (socket.request.max.bytes, 100 MiB by default).
 DEAD_LETTER_MAX_BYTES = 16 * 1024 * 1024
 DEAD_LETTER_TOPIC_CONFIG = {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
+# The correlation windows' Faust table; Faust names its changelog topic after the app and the table.
+CORRELATION_TABLE = "correlation-windows"
+
+
+def changelog(app_id: str, table: str) -> str:
+    return f"{app_id}-{table}-changelog"
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,15 @@ class TopicNames:
 
 
 def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitions: int, replication: int,
-                  timeout: float = 30.0) -> None:
-    """Create missing topics; existing ones are left as they are (their owner may have tuned them)."""
+                  timeout: float = 30.0, partitioned_compacted: Collection[str] = ()) -> None:
+    """Create missing topics; existing ones are left as they are (their owner may have tuned them).
+
+    A compacted topic gets one partition (the config topic's order is its partition's), unless
+    named in `partitioned_compacted` (a table's changelog, partitioned as its table)."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     existing = set(admin.list_topics(timeout=timeout).topics)
-    new = [NewTopic(name, num_partitions=(1 if cfg.get("cleanup.policy") == "compact" else partitions),
+    new = [NewTopic(name, num_partitions=(1 if cfg.get("cleanup.policy") == "compact"
+                                          and name not in partitioned_compacted else partitions),
                     replication_factor=replication, config=cfg)
            for name, cfg in topics.items() if name not in existing]
     if not new:
@@ -67,17 +78,25 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitio
 
 
 def ensure_internal_topics(settings: Settings) -> None:
-    """The topics every worker needs before it starts: config, deliveries, correlation and the default bus."""
+    """The topics every worker needs before it starts: config, deliveries, correlation and the default bus.
+
+    The correlation table's changelog too: Faust would create it at start, but an agent that
+    writes to the table before the worker's metadata has caught up with the new topic crashes
+    (PartitionsMismatch: "the changelog topic has 0 partitions"); one that exists beforehand is
+    in the metadata from the start."""
     names = TopicNames(settings.topic_prefix)
+    windows_changelog = changelog(settings.app_id, CORRELATION_TABLE)
     ensure_topics(
         settings.kafka_bootstrap,
         {
             names.config: {"cleanup.policy": "compact"},
             names.deliveries: {},
             names.correlation: {},
+            windows_changelog: {"cleanup.policy": "compact"},
             names.bus("default"): {},
             names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
         },
         partitions=settings.partitions,
         replication=settings.replication,
+        partitioned_compacted={windows_changelog},
     )

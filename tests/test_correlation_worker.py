@@ -4,7 +4,6 @@ ordinary rules to a Kafka topic, windows kept across a restart and across a kill
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from tests.test_router_support import topic_arn
 
 pytestmark = pytest.mark.kafka
 
-
-@pytest.fixture
-def worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
-    """A worker of its own (fixed app id, so a restart finds its group and its table's changelog)."""
-    process = WorkerProcess(kafka_bootstrap)
-    process.start(worker_logs)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def failed_logins(url: str, bus: str, ip: str, count: int, start: int) -> None:
@@ -54,7 +43,8 @@ def derived(worker: WorkerProcess, topic: str, expected: int, settle_s: float = 
     return read_topic(worker.bootstrap, topic, lambda found: False, timeout=3)
 
 
-def test_fires_once_per_group_and_keeps_counts_over_a_restart(worker: WorkerProcess, worker_logs: Path) -> None:
+def test_fires_once_per_group_and_keeps_counts_over_a_restart(own_worker: WorkerProcess, worker_logs: Path) -> None:
+    worker = own_worker
     bus, topic = setup_bus(worker)
     failed_logins(worker.url, bus, "203.0.113.9", 3, 0)
     failed_logins(worker.url, bus, "198.51.100.7", 4, 0)  # one short of the condition
@@ -72,7 +62,8 @@ def test_fires_once_per_group_and_keeps_counts_over_a_restart(worker: WorkerProc
     assert detail["count"] == 5 and len(detail["eventIds"]) == 5
 
 
-def test_a_worker_killed_mid_window_loses_nothing(worker: WorkerProcess, worker_logs: Path) -> None:
+def test_a_worker_killed_mid_window_loses_nothing(own_worker: WorkerProcess, worker_logs: Path) -> None:
+    worker = own_worker
     bus, topic = setup_bus(worker)
     failed_logins(worker.url, bus, "192.0.2.44", 3, 0)
     time.sleep(3)

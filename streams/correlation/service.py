@@ -23,9 +23,7 @@ from streams.correlation.rulebook import RuleBook
 from streams.envelope import encode_json
 from streams.settings import Settings
 from streams.threaded_subsystem import ThreadedSubsystem
-from streams.topics import TopicNames
-
-TABLE = "correlation-windows"
+from streams.topics import CORRELATION_TABLE, TopicNames
 
 
 class CorrelationService(ThreadedSubsystem):
@@ -41,7 +39,7 @@ class CorrelationService(ThreadedSubsystem):
         self._app = app
         self._bus_topics: dict[str, faust.TopicT] = {}
         # Keys are text (raw bytes in the changelog), values JSON: the app's default serializers.
-        table = app.Table(TABLE, default=None, partitions=settings.partitions, key_type=str)
+        table = app.Table(CORRELATION_TABLE, default=None, partitions=settings.partitions, key_type=str)
         self._correlator = Correlator(self._rules, table, account=settings.account, region=settings.region)
         source = app.topic(self._topics.correlation, key_serializer="raw", value_serializer="json",
                            partitions=settings.partitions)

@@ -34,6 +34,7 @@ test: $(INSTALLED) $(JARS)
 bench: $(INSTALLED) $(JARS)
 	$(BIN)/python bench/matcher.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/correlation.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -26,6 +26,10 @@ from streams.metrics import CORRELATION_EMITTED, CORRELATION_LATE, CORRELATION_W
 
 SWEEP_INTERVAL_S = 1.0
 WATERMARK = "~watermark/"
+# The watermark is written to the table (and so its changelog) when it has moved this far, not
+# on every event: a write per event doubled the changelog traffic. After a restart it may be
+# up to this much behind, which only makes lateness that much more lenient.
+WATERMARK_STEP_S = 1.0
 
 Derived = tuple[str, dict[str, Any]]  # (bus, event)
 
@@ -37,6 +41,7 @@ class Correlator:
         self._account = account
         self._region = region
         self._swept_at: dict[int, float] = {}
+        self._watermarks: dict[int, float] = {}
 
     def observe(self, partition: int, record: dict[str, Any]) -> list[Derived]:
         """One observation from the feed; the derived events it (and the windows it passes) make."""
@@ -49,8 +54,9 @@ class Correlator:
             CORRELATION_LATE.labels(rule.bus, rule.name).inc()
             return []
         if moment > watermark:
-            self._table[WATERMARK + str(partition)] = moment
-            watermark = moment
+            self._watermarks[partition] = watermark = moment
+            if moment >= self._stored_watermark(partition) + WATERMARK_STEP_S:
+                self._table[WATERMARK + str(partition)] = moment
         start = Window.start_of(rule, moment)
         key = orjson.dumps([rule.bus, rule.name, record["h"], record["g"], start]).decode()
         held = self._table.get(key)
@@ -62,6 +68,13 @@ class Correlator:
         return derived + self._sweep(partition, watermark)
 
     def _watermark(self, partition: int) -> float:
+        """The newest event time seen on the partition: in memory, or as the table has it after a restart
+        or when the partition has just moved here."""
+        if partition not in self._watermarks:
+            self._watermarks[partition] = self._stored_watermark(partition)
+        return self._watermarks[partition]
+
+    def _stored_watermark(self, partition: int) -> float:
         return float(self._table.get(WATERMARK + str(partition)) or 0.0)
 
     def _sweep(self, partition: int, watermark: float) -> list[Derived]:

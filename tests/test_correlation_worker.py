@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from botocore.credentials import Credentials
+from confluent_kafka import Consumer, TopicPartition
 
 from streams.busbar_client import BusbarClient
 from tests.support import WorkerProcess, unique
@@ -36,6 +37,22 @@ def setup_bus(worker: WorkerProcess) -> tuple[str, str]:
     return bus, topic
 
 
+def wait_committed(bootstrap: str, group: str, topic: str, count: int, timeout: float = 30.0) -> None:
+    """Until the Faust group has committed `count` records of the topic (and that is all there is)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "log_level": 0})
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = sum(max(tp.offset, 0) for tp in consumer.committed(partitions, timeout=10))
+            if done == count == high_watermarks(bootstrap, topic):
+                return
+            time.sleep(0.3)
+    finally:
+        consumer.close()
+    raise AssertionError(f"group {group} did not commit {count} records of {topic} within {timeout}s")
+
+
 def derived(worker: WorkerProcess, topic: str, expected: int, settle_s: float = 6.0) -> list[dict]:
     """What reached the topic once `expected` records have, after a while more for any extra one."""
     read_topic(worker.bootstrap, topic, lambda found: len(found) >= expected, timeout=60)
@@ -48,8 +65,9 @@ def test_fires_once_per_group_and_keeps_counts_over_a_restart(own_worker: Worker
     bus, topic = setup_bus(worker)
     failed_logins(worker.url, bus, "203.0.113.9", 3, 0)
     failed_logins(worker.url, bus, "198.51.100.7", 4, 0)  # one short of the condition
-    time.sleep(3)  # let the worker count them before it stops
-    # The windows are in the table's changelog, which is what the restarted worker reads them back from.
+    # Once the agent has committed every observation, the restarted worker does not read them
+    # again: the counts it goes on from can only come from the table's changelog.
+    wait_committed(worker.bootstrap, worker.prefix, worker.topics.correlation, 7)
     assert high_watermarks(worker.bootstrap, f"{worker.prefix}-correlation-windows-changelog") >= 7
     worker.stop()
     worker.start(worker_logs)

@@ -1,7 +1,7 @@
 """A busbar worker built from its settings: the Faust app and the subsystems it runs.
 
 Each subsystem declares what it requires (streams/subsystem.py) and subscribes to the
-configuration it needs; adding one (a scheduler, connectors, correlation) is one more
+configuration it needs; adding one (a scheduler, connectors) is one more
 subsystem here, not a new place in an import order.
 """
 

@@ -66,3 +66,15 @@ def test_a_redefined_rule_ignores_observations_of_its_old_version() -> None:
     rules.apply(Change("correlation/b/r", None, {**book()[0].matches("b", {"source": "x"})[0][0].rule.record,
                                                   "timespan": "2m", "created": 0}))
     assert Correlator(rules, {}, account="1", region="r").observe(0, record(version, 1, 1)) == []
+
+
+def test_the_rulebook_matches_per_bus_and_a_rule_never_counts_its_own_output() -> None:
+    from streams.correlation.feed import _own_output
+
+    rules, _ = book(pattern={"source": [{"prefix": ""}]})
+    assert [pattern for _, pattern in rules.matches("b", {"source": "x"})] == ["pattern"]
+    assert rules.matches("other-bus", {"source": "x"}) == []
+    own = {"source": "busbar.correlation", "detail": {"rule": "r", "bus": "b"}}
+    assert _own_output("r", "b", own) and not _own_output("another", "b", own)
+    rules.apply(Change("correlation/b/r", None, None))
+    assert rules.buses == set() and rules.matches("b", {"source": "x"}) == []

@@ -36,6 +36,7 @@ bench: $(INSTALLED) $(JARS)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/schedules.py
+	$(BIN)/python bench/correlation.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -256,26 +256,42 @@ def profile_router(bootstrap: str, prefix: str, events: int) -> float:
 # --- the peer: a plain Faust agent --------------------------------------------------------------
 def faust_baseline_main(bootstrap: str, prefix: str, sample: int) -> None:
     """Run in a subprocess: the agent a Faust user writes first; prints `baseline: <events/s>`."""
-    import faust
-
     from streams.patterns import compile_pattern
 
-    app = faust.App(f"{prefix}-faust-{uuid.uuid4().hex[:6]}", broker=f"kafka://{bootstrap}", store="memory://",
-                    web_enabled=False, topic_partitions=PARTITIONS, autodiscover=False)
-    source = app.topic(TopicNames(prefix).bus(BUS), key_serializer="raw", value_serializer="raw")
-    rules = [(compile_pattern(p), app.topic(target_topic(prefix, i), key_serializer="raw", value_serializer="raw"))
-             for i, p in enumerate(rule_patterns())]
-    state = {"n": 0, "started": 0.0}
+    def build(app: Any) -> Callable[[bytes], Awaitable[None]]:
+        rules = [(compile_pattern(p), app.topic(target_topic(prefix, i), key_serializer="raw",
+                                                value_serializer="raw"))
+                 for i, p in enumerate(rule_patterns())]
 
-    @app.agent(source)
-    async def route(stream: Any) -> None:
-        async for raw in stream:
-            if state["n"] == 0:
-                state["started"] = time.monotonic()
+        async def route(raw: bytes) -> None:
             event = orjson.loads(raw)
             for pattern, topic in rules:
                 if pattern.matches(event):
                     await topic.send(key=event["id"].encode(), value=raw)
+
+        return route
+
+    run_faust_peer(bootstrap, prefix, sample, build)
+
+
+def run_faust_peer(bootstrap: str, prefix: str, sample: int, build: Callable[[Any], Callable[[bytes], Awaitable[None]]]
+                   ) -> None:
+    """A plain Faust agent over the bus calling the handler `build(app)` returns for each event;
+    prints `baseline: <events/s>` after `sample` events and exits."""
+    import faust
+
+    app = faust.App(f"{prefix}-faust-{uuid.uuid4().hex[:6]}", broker=f"kafka://{bootstrap}", store="memory://",
+                    web_enabled=False, topic_partitions=PARTITIONS, autodiscover=False)
+    source = app.topic(TopicNames(prefix).bus(BUS), key_serializer="raw", value_serializer="raw")
+    handle = build(app)
+    state = {"n": 0, "started": 0.0}
+
+    @app.agent(source)
+    async def peer(stream: Any) -> None:
+        async for raw in stream:
+            if state["n"] == 0:
+                state["started"] = time.monotonic()
+            await handle(raw)
             state["n"] += 1
             if state["n"] == sample:
                 print(f"baseline: {(sample - 1) / (time.monotonic() - state['started']):.1f}", flush=True)
@@ -286,12 +302,12 @@ def faust_baseline_main(bootstrap: str, prefix: str, sample: int) -> None:
     Worker(app, loglevel="error", redirect_stdouts=False).execute_from_commandline()
 
 
-def run_helper(option: str, *values: object) -> list[float]:
+def run_helper(option: str, *values: object, script: str = __file__) -> list[float]:
     """This script in a fresh process (the peer, the latency probe): the numbers on its `<word>:` line.
 
     The latency probe runs apart because in this process (the broker's parent, after the bulk
     put) its producer and reader measured seconds of delay even without a router in between."""
-    cmd = [sys.executable, __file__, option, *map(str, values)]
+    cmd = [sys.executable, script, option, *map(str, values)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
     for line in result.stdout.splitlines():
         if line.startswith(("baseline: ", "latency: ")):

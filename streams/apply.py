@@ -15,6 +15,14 @@ The file is YAML or JSON:
           - id: to-kafka
             arn: arn:aws:kafka:us-east-1:000000000000:topic/local/orders.big
             input_path: $.detail          # any Target member: input, input_transformer, retry_policy, ...
+    correlations:                         # correlation rules, as `busbar correlations put` takes them
+      - name: brute-force-login
+        bus: orders
+        type: event_count
+        pattern: {detail-type: [Login Failed]}
+        group-by: [detail.sourceIPAddress]
+        timespan: 5m
+        condition: {gte: 5}
 
 Keys are the API's member names in snake_case, with three short forms (`bus`, `pattern`,
 `schedule`); the API's own spelling (`EventBusName`, `InputPath`, ...) works as well, so a
@@ -40,6 +48,8 @@ Connectors are declared as Kafka Connect's REST API takes them, and applied thro
 Secrets are never shown back by the API, so they cannot be compared: a declared connector
 whose other keys match is re-sent as it is (the server changes nothing if the secret is the
 same) and reported unchanged.
+
+Correlation rules are busbar's own resource (busbar_client), applied after buses and rules.
 """
 
 from __future__ import annotations
@@ -57,7 +67,9 @@ import yaml
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from streams.busbar_client import BusbarClient
 from streams.connect_client import ConnectClient, ConnectError
+from streams.correlation_rules import InvalidCorrelation, parse_rule
 from streams.model import RULE_FIELDS
 
 BUS_KEYS = {"Name", "Description", "Tags"}
@@ -104,12 +116,16 @@ def load(path: Path) -> dict[str, list[dict[str, Any]]]:
         raise InvalidDeclaration(f"{path}: not valid YAML or JSON: {exc}") from None
     if data is None:
         data = {}
-    if not isinstance(data, dict) or not set(data) <= {"buses", "rules", "connectors"}:
-        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses', 'rules' and/or 'connectors'")
+    sections = {"buses", "rules", "connectors", "correlations"}
+    if not isinstance(data, dict) or not set(data) <= sections:
+        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses', 'rules', 'connectors' and/or "
+                                 "'correlations'")
     return {
         "buses": [_item(path, "buses", index, item, BUS_KEYS) for index, item in enumerate(data.get("buses") or [])],
         "rules": [_rule(path, index, item) for index, item in enumerate(data.get("rules") or [])],
         "connectors": [_connector(path, index, item) for index, item in enumerate(data.get("connectors") or [])],
+        "correlations": [_correlation(path, index, item)
+                         for index, item in enumerate(data.get("correlations") or [])],
     }
 
 
@@ -166,6 +182,15 @@ def _rule(path: Path, index: int, item: Any) -> dict[str, Any]:
     return rule
 
 
+def _correlation(path: Path, index: int, item: Any) -> dict[str, Any]:
+    """Checked here as the server checks it, so a mistake is reported with its place in the file."""
+    try:
+        return parse_rule(item).record
+    except InvalidCorrelation as exc:
+        name = item.get("name") if isinstance(item, dict) else None
+        raise InvalidDeclaration(f"{path}: correlations[{index}]{f' ({name})' if name else ''}: {exc}") from None
+
+
 def _target(where: str, target: dict[str, Any]) -> dict[str, Any]:
     converted: dict[str, Any] = {}
     for key, value in target.items():
@@ -195,9 +220,11 @@ def _tags(where: str, tags: Any) -> list[dict[str, str]]:
 
 # --- applying -----------------------------------------------------------------------------------
 def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
-          dry_run: bool, connect: ConnectClient | None = None) -> Iterator[PlannedChange]:
+          dry_run: bool, connect: ConnectClient | None = None,
+          busbar: BusbarClient | None = None) -> Iterator[PlannedChange]:
     """Bring the server in line with the declaration, one resource at a time, buses first,
-    connectors last (they name buses). `connect` is needed when connectors are declared.
+    connectors and correlation rules last (they name buses). `connect` is needed when connectors
+    are declared, `busbar` when correlation rules are.
 
     A generator, so that when the server refuses something (ClientError, Refused propagate)
     the caller has already reported what was changed before it.
@@ -210,6 +237,10 @@ def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
         if connect is None:
             raise Refused("connectors are declared but no connectors API client was given")
         yield _apply_connector(connect, connector, dry_run)
+    if declaration.get("correlations") and busbar is None:
+        raise InvalidDeclaration("correlations need busbar's own API: pass a BusbarClient")
+    for correlation in declaration.get("correlations", []):
+        yield _apply_correlation(busbar, correlation, dry_run)  # type: ignore[arg-type]  # checked above
 
 
 HIDDEN = "[hidden]"  # what the connectors API shows instead of a secret
@@ -280,6 +311,16 @@ def _apply_rule(client: BaseClient, rule: dict[str, Any], dry_run: bool) -> Plan
     if targets:
         details.append(targets)
     return PlannedChange(resource, "updated" if details else "unchanged", details)
+
+
+def _apply_correlation(busbar: BusbarClient, definition: dict[str, Any], dry_run: bool) -> PlannedChange:
+    resource = f"correlation {definition['bus']}/{definition['name']}"
+    current = _missing(lambda: busbar.describe_correlation(definition["name"], definition["bus"]))
+    if current is not None and current["Correlation"] == definition:
+        return PlannedChange(resource, "unchanged")
+    if not dry_run:
+        busbar.put_correlation(definition)
+    return PlannedChange(resource, "created" if current is None else "updated")
 
 
 def _same(key: str, wanted: Any, current: Any) -> bool:

@@ -66,6 +66,14 @@ DEAD_LETTERS = Counter("busbar_router_dead_letters", "Records written to a dead-
                        ["bus", "reason"], registry=REGISTRY)
 CONSUMER_LAG = Gauge("busbar_router_consumer_lag", "Records on a bus partition not yet consumed by this worker.",
                      ["topic", "partition"], registry=REGISTRY)
+CORRELATION_LATE = Counter("busbar_correlation_late_events",
+                           "Events that came later than a correlation rule's lateness allows, not counted.",
+                           ["bus", "rule"], registry=REGISTRY)
+CORRELATION_EMITTED = Counter("busbar_correlation_emitted", "Events a correlation rule derived (it fired).",
+                              ["bus", "rule"], registry=REGISTRY)
+CORRELATION_WINDOWS = Gauge("busbar_correlation_windows",
+                            "Correlation windows held by this worker, by partition of the correlation topic.",
+                            ["partition"], registry=REGISTRY)
 
 SCHEDULE_FIRINGS = Counter("busbar_scheduler_firings", "Scheduled times fired (committed with their state).",
                            ["kind"], registry=REGISTRY)

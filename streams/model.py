@@ -57,6 +57,9 @@ def replay_progress_key(name: str) -> str:
     of a replay's state never overwrite each other."""
     return f"replay-progress/{name}"
 
+def correlation_key(bus: str, name: str) -> str:
+    return f"correlation/{bus}/{name}"
+
 
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
@@ -178,6 +181,14 @@ class Model:
 
     def replay_progress(self, name: str) -> Record | None:
         return self._records.get(replay_progress_key(name))
+    # --- correlation rules (busbar's own: counts and sequences of events over time) ---------------
+    def correlation(self, bus: str, name: str) -> Record | None:
+        return self._records.get(correlation_key(bus, name))
+
+    def correlations(self, bus: str | None = None) -> list[Record]:
+        """Correlation rules of one bus (or of all), ordered by bus and name."""
+        prefix = "correlation/" if bus is None else f"correlation/{bus}/"
+        return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
 
     def __len__(self) -> int:
         return len(self._records)

@@ -1,7 +1,7 @@
 """A worker subsystem: a mode Service that starts only once the subsystems it depends on are ready.
 
-A worker is several subsystems (the configuration, the router, the API, and the schedulers,
-connectors and correlators to come). Each names what it needs in `requires`; starting it
+A worker is several subsystems (the configuration, the router, the API, correlation, and the
+schedulers and connectors to come). Each names what it needs in `requires`; starting it
 first starts those and waits until they are ready, so no subsystem relies on the order in
 which the app happens to register services. "Ready" means able to do its job (the config
 loaded, the router assigned its partitions with the rules in force), which is also what the

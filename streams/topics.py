@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from confluent_kafka.admin import (
@@ -20,6 +21,12 @@ from streams.settings import Settings
 # broker's largest request (socket.request.max.bytes, 100 MiB by default).
 DEAD_LETTER_MAX_BYTES = 16 * 1024 * 1024
 DEAD_LETTER_TOPIC_CONFIG = {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
+# The correlation windows' Faust table; Faust names its changelog topic after the app and the table.
+CORRELATION_TABLE = "correlation-windows"
+
+
+def changelog(app_id: str, table: str) -> str:
+    return f"{app_id}-{table}-changelog"
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,11 @@ class TopicNames:
         """Compacted, one partition per unit of schedule ownership: what each schedule last fired."""
         return f"{self.prefix}.schedule-state"
 
+    @property
+    def correlation(self) -> str:
+        """Events matching a correlation rule, keyed by rule and group, for the windows' agent."""
+        return f"{self.prefix}.correlation"
+
     def bus_of(self, topic: str) -> tuple[str, bool] | None:
         """(bus, replayed) of a bus or replay topic; None for any other topic."""
         for kind, replayed in (("bus", False), ("replay", True)):
@@ -80,12 +92,14 @@ class TopicNames:
 
 
 def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitions: int, replication: int,
-                  timeout: float = 30.0, partitioned: frozenset[str] = frozenset()) -> None:
+                  timeout: float = 30.0, partitioned: Collection[str] = ()) -> None:
     """Create missing topics; existing ones are left as they are (their owner may have tuned them).
-    Compacted topics get one partition, unless named in `partitioned`."""
+
+    A compacted topic gets one partition (the config topic's order is its partition's), unless
+    named in `partitioned` (a table's changelog, the scheduler's state: partitioned as their owners)."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     existing = set(admin.list_topics(timeout=timeout).topics)
-    single = {name for name, cfg in topics.items() if cfg.get("cleanup.policy") == "compact"} - partitioned
+    single = {name for name, cfg in topics.items() if cfg.get("cleanup.policy") == "compact"} - set(partitioned)
     new = [NewTopic(name, num_partitions=(1 if name in single else partitions),
                     replication_factor=replication, config=cfg)
            for name, cfg in topics.items() if name not in existing]
@@ -101,15 +115,23 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitio
 
 def ensure_internal_topics(settings: Settings) -> None:
     """The topics every worker needs before it starts: config, deliveries, replay requests, the
-    default bus, and the scheduler's (its state topic has as many partitions as the others: its
-    unit of ownership)."""
+    default bus, the scheduler's (its state topic has as many partitions as the others: its unit
+    of ownership), and correlation's.
+
+    The correlation table's changelog too: Faust would create it at start, but an agent that
+    writes to the table before the worker's metadata has caught up with the new topic crashes
+    (PartitionsMismatch: "the changelog topic has 0 partitions"); one that exists beforehand is
+    in the metadata from the start."""
     names = TopicNames(settings.topic_prefix)
+    windows_changelog = changelog(settings.app_id, CORRELATION_TABLE)
     ensure_topics(
         settings.kafka_bootstrap,
         {
             names.config: {"cleanup.policy": "compact"},
             names.deliveries: {},
             names.replays: {},
+            names.correlation: {},
+            windows_changelog: {"cleanup.policy": "compact"},
             names.bus("default"): {},
             names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
             names.scheduled: {},
@@ -117,7 +139,7 @@ def ensure_internal_topics(settings: Settings) -> None:
         },
         partitions=settings.partitions,
         replication=settings.replication,
-        partitioned=frozenset({names.schedule_state}),
+        partitioned={names.schedule_state, windows_changelog},
     )
 
 

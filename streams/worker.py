@@ -1,7 +1,7 @@
 """A busbar worker built from its settings: the Faust app and the subsystems it runs.
 
 Each subsystem declares what it requires (streams/subsystem.py) and subscribes to the
-configuration it needs; adding one (a scheduler, connectors, correlation) is one more
+configuration it needs; adding one (a scheduler, connectors) is one more
 subsystem here, not a new place in an import order.
 """
 
@@ -13,6 +13,7 @@ from streams.api.server import install as install_api
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.connect import install as install_connectors
+from streams.correlation.service import CorrelationService
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
@@ -43,11 +44,11 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication,
         store="memory://",
         autodiscover=False,
-        # Faust's own consumer group (its agents and tables) settles only once a crashed
-        # predecessor's session has expired: Faust's default of 60 s kept a restarted worker's
-        # Faust side waiting a minute; 10 s bounds that. (Faust's static membership is not used:
-        # its assignor asserts that a returning member kept its web URL, and crashed the worker
-        # when the port had changed.)
+        # Faust's own consumer group (its agents and tables: the correlation windows) settles only
+        # once a crashed predecessor's session has expired: Faust's default of 60 s kept a
+        # restarted worker's Faust side (and its windows) waiting a minute; 10 s bounds that.
+        # (Faust's static membership is not used: its assignor asserts that a returning member
+        # kept its web URL, and crashed the worker when the port had changed.)
         broker_session_timeout=FAUST_SESSION_TIMEOUT_S,
         broker_heartbeat_interval=FAUST_HEARTBEAT_S,
     )
@@ -56,7 +57,9 @@ def create_app(settings: Settings) -> faust.App:
     api = install_api(app, settings=settings, topics=topics, config=config)
     connectors = install_connectors(app, settings=settings, topics=topics, config=config, api=api)
     scheduler = SchedulerService(settings, config)
-    subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config), scheduler]
+    correlation = CorrelationService(app, settings, config)
+    subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config), scheduler,
+                                   correlation]
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

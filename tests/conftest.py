@@ -77,3 +77,14 @@ def busbar_worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerPro
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture
+def own_worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
+    """A worker for one test alone: it may be stopped, killed and restarted (same app id, so a
+    restart finds its consumer groups and its tables' changelogs again)."""
+    worker = WorkerProcess(kafka_bootstrap).start(worker_logs)
+    try:
+        yield worker
+    finally:
+        worker.stop()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from streams.api.errors import UnknownOperationException, config_write_failed
+from streams.api.errors import SerializationException, UnknownOperationException, config_write_failed
 from streams.api.operations import (
     archives,
     buses,
+    correlations,
     events,
     permissions,
     replays,
@@ -21,6 +22,7 @@ from streams.api.validation import validate
 from streams.config_store import ConfigStoreError
 
 TARGET_PREFIX = "AWSEvents."
+BUSBAR_PREFIX = "Busbar."
 
 Handler = Callable[[Context, Params], Awaitable[Response]]
 
@@ -57,11 +59,22 @@ OPERATIONS: dict[str, Handler] = {
     "ListReplays": replays.list_replays,
 }
 
+# busbar's own operations (no EventBridge equivalent), named `Busbar.<Operation>`; botocore's
+# model does not know them, so their handlers check their input themselves.
+BUSBAR_OPERATIONS: dict[str, Handler] = {
+    "Busbar.PutCorrelation": correlations.put_correlation,
+    "Busbar.DescribeCorrelation": correlations.describe_correlation,
+    "Busbar.ListCorrelations": correlations.list_correlations,
+    "Busbar.DeleteCorrelation": correlations.delete_correlation,
+}
+
 
 def operation_of(target: str | None) -> str:
     """The operation an X-Amz-Target header names; UnknownOperationException otherwise."""
     if not target:
         raise UnknownOperationException("Missing X-Amz-Target header: expected AWSEvents.<Operation>.")
+    if target in BUSBAR_OPERATIONS:
+        return target
     service, _, operation = target.partition(".")
     if f"{service}." != TARGET_PREFIX or operation not in OPERATIONS:
         raise UnknownOperationException(f"Operation {target} is not supported by busbar.")
@@ -69,8 +82,11 @@ def operation_of(target: str | None) -> str:
 
 
 async def dispatch(ctx: Context, operation: str, params: object) -> Response:
-    handler = OPERATIONS[operation]
     try:
-        return await handler(ctx, validate(operation, params))
+        if operation in BUSBAR_OPERATIONS:
+            if not isinstance(params, dict):
+                raise SerializationException("the request body must be a JSON object")
+            return await BUSBAR_OPERATIONS[operation](ctx, params)
+        return await OPERATIONS[operation](ctx, validate(operation, params))
     except ConfigStoreError as exc:
         raise config_write_failed(exc) from exc

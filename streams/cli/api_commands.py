@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from streams.busbar_client import BusbarClient
 from streams.settings import SETTINGS, Settings
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4010"
@@ -63,8 +64,8 @@ def api_call(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def make_client(endpoint_url: str, region: str) -> Any:
-    """A boto3 events client; dummy credentials when none are configured (local mode)."""
+def make_session(region: str) -> Any:
+    """A boto3 session; dummy credentials when none are configured (local mode)."""
     import boto3
 
     # busbar is never on EC2's metadata service; probing it costs seconds where it is absent.
@@ -73,7 +74,17 @@ def make_client(endpoint_url: str, region: str) -> Any:
     if session.get_credentials() is None:
         session = boto3.Session(region_name=region, aws_access_key_id=DUMMY_CREDENTIAL,
                                 aws_secret_access_key=DUMMY_CREDENTIAL)
-    return session.client("events", endpoint_url=endpoint_url)
+    return session
+
+
+def make_client(endpoint_url: str, region: str) -> Any:
+    """A boto3 events client."""
+    return make_session(region).client("events", endpoint_url=endpoint_url)
+
+
+def make_busbar_client(endpoint_url: str, region: str) -> BusbarClient:
+    """The client of busbar's own operations, with the credentials the events client would use."""
+    return BusbarClient(endpoint_url, region, make_session(region).get_credentials())
 
 
 def emit(response: dict[str, Any]) -> None:
@@ -466,7 +477,8 @@ def apply(endpoint_url: str, region: str, file: Path, dry_run: bool) -> None:
 
     try:
         connect = ConnectClient(endpoint_url, region)
-        for change in run_apply(make_client(endpoint_url, region), load(file), dry_run=dry_run, connect=connect):
+        for change in run_apply(make_client(endpoint_url, region), load(file), dry_run=dry_run, connect=connect,
+                                busbar=make_busbar_client(endpoint_url, region)):
             click.echo(("[dry run] " if dry_run else "") + str(change))
     except InvalidDeclaration as exc:
         click.echo(f"Error: {exc}", err=True)

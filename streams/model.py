@@ -39,6 +39,14 @@ def schedule_group_key(group: str) -> str:
     return f"schedule-group/{group}"
 
 
+def connection_key(name: str) -> str:
+    return f"connection/{name}"
+
+
+def api_destination_key(name: str) -> str:
+    return f"api-destination/{name}"
+
+
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
 
@@ -136,6 +144,19 @@ class Model:
         """Schedules of one group (or of all), ordered by their key."""
         prefix = "schedule/" if group is None else f"schedule/{group}/"
         return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
+
+    # --- connections and API destinations (HTTP targets) ---------------------------------------
+    def connection(self, name: str) -> Record | None:
+        return self._records.get(connection_key(name))
+
+    def connections(self) -> list[Record]:
+        return sorted((r for _, r in self.with_prefix("connection/")), key=lambda r: r["Name"])
+
+    def api_destination(self, name: str) -> Record | None:
+        return self._records.get(api_destination_key(name))
+
+    def api_destinations(self) -> list[Record]:
+        return sorted((r for _, r in self.with_prefix("api-destination/")), key=lambda r: r["Name"])
 
     def __len__(self) -> int:
         return len(self._records)

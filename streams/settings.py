@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,19 @@ SETTINGS: dict[str, Setting] = {
         "How long PutEvents and config writes wait for Kafka to confirm a write; past it the answer says the "
         "outcome is unknown. Keep it below clients' read timeout (botocore, AWS CLI: 60 s).",
     ),
+    "secret_key": Setting(
+        "BUSBAR_SECRET_KEY", "",
+        "Fernet key(s) that encrypt connection secrets in the config topic, comma-separated (the first encrypts, "
+        "each decrypts, for rotation). Without one, connections cannot be created.",
+    ),
+    "allow_private_destinations": Setting(
+        "BUSBAR_ALLOW_PRIVATE_DESTINATIONS", "0",
+        "1: API destinations may reach loopback, private and link-local addresses and plain http:// "
+        "(cloud metadata addresses stay refused).",
+    ),
+    "delivery_timeout_s": Setting(
+        "BUSBAR_DELIVERY_TIMEOUT_S", "5", "Seconds an API destination has to answer one request (EventBridge: 5)."
+    ),
     "max_request_bytes": Setting(
         "BUSBAR_MAX_REQUEST_BYTES", "1048576", "Largest API request body accepted; larger ones get HTTP 413."
     ),
@@ -93,6 +106,9 @@ class Settings:
     max_rules_per_bus: int
     max_request_bytes: int
     write_timeout_s: int
+    secret_key: str = field(repr=False)
+    allow_private_destinations: bool
+    delivery_timeout_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +122,13 @@ class Settings:
                     values[f.name] = int(raw)
                 except ValueError:
                     raise ValueError(f"{spec.env}={raw!r} is not an integer") from None
+            elif f.type == "float":
+                try:
+                    values[f.name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{spec.env}={raw!r} is not a number") from None
+            elif f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes")
             elif f.type == "Path":
                 values[f.name] = Path(raw)
             else:

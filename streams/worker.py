@@ -16,6 +16,7 @@ from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
 from streams.router.service import RouterService
+from streams.secret_box import SecretBox
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
@@ -26,6 +27,10 @@ def create_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap:
         raise SystemExit("busbar worker: no Kafka configured: set BUSBAR_KAFKA_BOOTSTRAP "
                          "(or use `busbar up`, which starts a broker)")
+    try:
+        SecretBox(settings.secret_key)
+    except ValueError as exc:
+        raise SystemExit(f"busbar worker: {exc}") from None
     topics = TopicNames(settings.topic_prefix)
     app = faust.App(
         settings.app_id,

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from streams.api.errors import UnknownOperationException, config_write_failed
-from streams.api.operations import buses, events, permissions, rules, tags, targets, test_pattern
+from streams.api.operations import (
+    api_destinations,
+    buses,
+    connections,
+    events,
+    permissions,
+    rules,
+    tags,
+    targets,
+    test_pattern,
+)
 from streams.api.operations.common import Context, Params, Response
 from streams.api.validation import validate
 from streams.config_store import ConfigStoreError
@@ -33,6 +43,17 @@ OPERATIONS: dict[str, Handler] = {
     "PutPermission": permissions.put_permission,
     "RemovePermission": permissions.remove_permission,
     "TestEventPattern": test_pattern.test_event_pattern,
+    "CreateConnection": connections.create_connection,
+    "DescribeConnection": connections.describe_connection,
+    "UpdateConnection": connections.update_connection,
+    "DeleteConnection": connections.delete_connection,
+    "ListConnections": connections.list_connections,
+    "DeauthorizeConnection": connections.deauthorize_connection,
+    "CreateApiDestination": api_destinations.create_api_destination,
+    "DescribeApiDestination": api_destinations.describe_api_destination,
+    "UpdateApiDestination": api_destinations.update_api_destination,
+    "DeleteApiDestination": api_destinations.delete_api_destination,
+    "ListApiDestinations": api_destinations.list_api_destinations,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,

@@ -38,6 +38,10 @@ class TopicNames:
     def deliveries(self) -> str:
         return f"{self.prefix}.deliveries"
 
+    def retry(self, tier_s: int) -> str:
+        """Where failed HTTP deliveries wait about `tier_s` seconds before they are tried again."""
+        return f"{self.prefix}.retry.{tier_s}s"
+
     def bus_of(self, topic: str) -> str | None:
         head = f"{self.prefix}.bus."
         return topic[len(head):] if topic.startswith(head) else None

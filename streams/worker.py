@@ -12,6 +12,7 @@ import faust
 from streams.api.server import install as install_api
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
+from streams.delivery.service import DeliveryService
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
@@ -45,7 +46,8 @@ def create_app(settings: Settings) -> faust.App:
     )
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
-    subsystems: list[Subsystem] = [config, router]
+    delivery = DeliveryService(settings, config)
+    subsystems: list[Subsystem] = [config, router, delivery]
     for subsystem in subsystems:
         app.service(subsystem)  # type: ignore[arg-type]  # Faust takes instances too
     subsystems.append(install_api(app, settings=settings, topics=topics, config=config))

@@ -116,6 +116,7 @@ class Target:
         return orjson.dumps({
             "bus": self.bus, "rule": self.rule, "rule_arn": self.rule_arn, "target": self.spec,
             "payload": shaped(event, raw, timestamp_ms).decode(), "event_id": event.get("id"), "attempt": 0,
+            "timestamp_ms": timestamp_ms,
         })
 
     @property

@@ -47,4 +47,5 @@ class SecretBox:
         try:
             return orjson.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken:
-            raise SecretUnavailable("the connection's secret was sealed under a key not in BUSBAR_SECRET_KEY") from None
+            reason = "the connection's secret was sealed under a key not in BUSBAR_SECRET_KEY"
+            raise SecretUnavailable(reason) from None

@@ -103,5 +103,5 @@ class Endpoint:
             if len(got) >= count:
                 return got
             time.sleep(0.05)
-        raise AssertionError(f"{len(self.received(path_prefix))} of {count} requests to {path_prefix} arrived "
-                             f"within {timeout}s")
+        got = len(self.received(path_prefix))
+        raise AssertionError(f"{got} of {count} requests to {path_prefix} arrived within {timeout}s")

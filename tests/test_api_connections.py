@@ -22,7 +22,8 @@ KEY = Fernet.generate_key().decode()
 @pytest.fixture(scope="module")
 def worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
     """A worker with a secret key (the shared one has none, so it stands for an unkeyed deployment)."""
-    with running(WorkerProcess(kafka_bootstrap, extra_env={"BUSBAR_SECRET_KEY": KEY}), worker_logs) as process:
+    keyed = WorkerProcess(kafka_bootstrap, extra_env={"BUSBAR_SECRET_KEY": KEY})
+    with running(keyed, worker_logs) as process:
         yield process
 
 
@@ -40,7 +41,8 @@ def api_key_connection(events: BaseClient, name: str, value: str = "s3cr3t-value
                             {"Key": "x-token", "Value": "hidden-token", "IsValueSecret": True}]}})
 
 
-def test_api_key_connection_lifecycle_never_answers_secrets(events: BaseClient, worker: WorkerProcess) -> None:
+def test_api_key_connection_lifecycle_never_answers_secrets(events: BaseClient,
+                                                             worker: WorkerProcess) -> None:
     name = unique("conn")
     created = api_key_connection(events, name)
     assert created["ConnectionState"] == "AUTHORIZED"
@@ -78,7 +80,8 @@ def test_api_key_connection_lifecycle_never_answers_secrets(events: BaseClient, 
             if c["Name"] == name] == [name]
     with pytest.raises(ClientError, match="ApiKeyValue"):  # the secret is gone: an update must give it again
         events.update_connection(Name=name, AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k"}})
-    updated = events.update_connection(Name=name, AuthParameters={"ApiKeyAuthParameters": {"ApiKeyValue": "new"}})
+    updated = events.update_connection(Name=name,
+                                       AuthParameters={"ApiKeyAuthParameters": {"ApiKeyValue": "new"}})
     assert updated["ConnectionState"] == "AUTHORIZED"
 
     assert events.delete_connection(Name=name)["ConnectionState"] == "DELETING"
@@ -90,9 +93,11 @@ def test_basic_and_oauth_connections(events: BaseClient) -> None:
     basic = unique("basic")
     events.create_connection(Name=basic, AuthorizationType="BASIC",
                              AuthParameters={"BasicAuthParameters": {"Username": "ann", "Password": "pw"}})
-    assert events.describe_connection(Name=basic)["AuthParameters"] == {"BasicAuthParameters": {"Username": "ann"}}
+    shown = events.describe_connection(Name=basic)["AuthParameters"]
+    assert shown == {"BasicAuthParameters": {"Username": "ann"}}
     oauth = unique("oauth")
-    created = events.create_connection(Name=oauth, AuthorizationType="OAUTH_CLIENT_CREDENTIALS", AuthParameters={
+    kind = "OAUTH_CLIENT_CREDENTIALS"
+    created = events.create_connection(Name=oauth, AuthorizationType=kind, AuthParameters={
         "OAuthParameters": {"ClientParameters": {"ClientID": "id1", "ClientSecret": "cs"},
                             "AuthorizationEndpoint": "https://auth.example.com/token", "HttpMethod": "POST"}})
     assert created["ConnectionState"] == "AUTHORIZING"
@@ -108,7 +113,8 @@ def test_connection_refusals(events: BaseClient) -> None:
         api_key_connection(events, name)
     with pytest.raises(ClientError, match="BasicAuthParameters") as exc:
         events.create_connection(Name=unique("c"), AuthorizationType="BASIC",
-                                 AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "a", "ApiKeyValue": "b"}})
+                                 AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "a",
+                                                                          "ApiKeyValue": "b"}})
     assert exc.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(events.exceptions.ResourceNotFoundException):
         events.deauthorize_connection(Name=unique("missing"))
@@ -123,8 +129,8 @@ def test_api_destination_lifecycle(events: BaseClient) -> None:
     arn = created["ApiDestinationArn"]
     assert arn.startswith(f"arn:aws:events:us-east-1:000000000000:api-destination/{name}/")
     described = events.describe_api_destination(Name=name)
-    assert (described["ConnectionArn"], described["InvocationRateLimitPerSecond"], described["HttpMethod"]) == (
-        conn, 300, "POST")
+    shown = (described["ConnectionArn"], described["InvocationRateLimitPerSecond"], described["HttpMethod"])
+    assert shown == (conn, 300, "POST")
     events.update_api_destination(Name=name, InvocationRateLimitPerSecond=20, HttpMethod="PUT")
     described = events.describe_api_destination(Name=name)
     assert (described["InvocationRateLimitPerSecond"], described["HttpMethod"]) == (20, "PUT")

@@ -16,9 +16,9 @@ import pytest
 from botocore.client import BaseClient
 
 from tests.http_endpoint import Answer, Endpoint, Received
-from tests.support import WorkerProcess, running, unique
+from tests.support import DELIVERY_ENV, WorkerProcess, running, unique
 from tests.test_api_support import client_for
-from tests.test_delivery_http import API_KEY, DELIVERY_ENV, dead_letters, put, route_to
+from tests.test_delivery_http import API_KEY, dead_letters, put, route_to
 
 pytestmark = pytest.mark.kafka
 
@@ -40,7 +40,7 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(events: BaseClient) -> None:
     with Endpoint(lambda r: Answer(delay=5.0)) as slow, Endpoint() as fast:
         slow_rule, _ = route_to(events, slow.url + "/slow", "API_KEY", API_KEY)
         fast_rule, _ = route_to(events, fast.url + "/fast", "API_KEY", API_KEY)
-        for _ in range(20):  # interleaved, so the fast endpoint's events queue behind the slow one's if at all
+        for _ in range(20):  # interleaved: the fast endpoint's events would queue behind the slow one's
             for source in (slow_rule, fast_rule):
                 stamp = time.monotonic()
                 for event_id in put(events, source, 10):
@@ -89,7 +89,8 @@ def test_half_failing_endpoint_every_event_delivered_or_dead_lettered(events: Ba
             if arrived | dead >= sent:
                 break
             if len(sent - arrived) < 50:  # the rest may be waiting for their age to run out
-                dead = {orjson.loads(m.value())["id"] for m in dead_letters(worker.bootstrap, f"sqs.{queue}", 0, 1)}
+                letters = dead_letters(worker.bootstrap, f"sqs.{queue}", 0, 1)
+                dead = {orjson.loads(m.value())["id"] for m in letters}
             time.sleep(1)
     with lock:
         arrived = set(delivered)
@@ -124,7 +125,8 @@ def test_parked_retries_survive_kill_9(kafka_bootstrap: str, worker_logs: Path) 
         finally:
             first.kill()
         failing.clear()
-        second = WorkerProcess(kafka_bootstrap, prefix=first.prefix, app_id=first.app_id, extra_env=first.extra_env)
+        second = WorkerProcess(kafka_bootstrap, prefix=first.prefix, app_id=first.app_id,
+                               extra_env=first.extra_env)
         second.start(worker_logs, timeout=120)  # Faust's group waits out the killed member's session first
         try:
             deadline = time.monotonic() + 90

@@ -6,33 +6,24 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
 from botocore.client import BaseClient
 from confluent_kafka import KafkaException, Message
-from cryptography.fernet import Fernet
 
 from tests.http_endpoint import Answer, Endpoint, Received
-from tests.support import WorkerProcess, running, unique
+from tests.support import WorkerProcess, unique
 from tests.test_api_support import client_for
 from tests.test_router_support import headers, read_all
 
 pytestmark = pytest.mark.kafka
 
-DELIVERY_ENV = {"BUSBAR_SECRET_KEY": Fernet.generate_key().decode(), "BUSBAR_ALLOW_PRIVATE_DESTINATIONS": "1"}
 
 
 @pytest.fixture(scope="module")
-def worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
-    with running(WorkerProcess(kafka_bootstrap, extra_env=DELIVERY_ENV), worker_logs) as process:
-        yield process
-
-
-@pytest.fixture(scope="module")
-def events(worker: WorkerProcess) -> BaseClient:
-    return client_for(worker.url)
+def events(delivery_worker: WorkerProcess) -> BaseClient:
+    return client_for(delivery_worker.url)
 
 
 @pytest.fixture
@@ -46,9 +37,11 @@ def route_to(events: BaseClient, endpoint_url: str, auth_type: str, auth: dict, 
     """A connection, an API destination on `endpoint_url` and a rule sending source `name` there;
     returns (name, API destination ARN)."""
     name = unique("h")
-    conn = events.create_connection(Name=name, AuthorizationType=auth_type, AuthParameters=auth)["ConnectionArn"]
+    conn = events.create_connection(Name=name, AuthorizationType=auth_type,
+                                    AuthParameters=auth)["ConnectionArn"]
     arn = events.create_api_destination(Name=name, ConnectionArn=conn, InvocationEndpoint=endpoint_url,
-                                        HttpMethod=method, InvocationRateLimitPerSecond=rate)["ApiDestinationArn"]
+                                        HttpMethod=method,
+                                        InvocationRateLimitPerSecond=rate)["ApiDestinationArn"]
     events.put_rule(Name=name, EventPattern=orjson.dumps({"source": [name]}).decode())
     answer = events.put_targets(Rule=name, Targets=[{"Id": "http", "Arn": arn, **(target or {})}])
     assert answer["FailedEntryCount"] == 0
@@ -128,7 +121,8 @@ def test_oauth_token_fetched_cached_and_refreshed_on_401(events: BaseClient, end
     oauth = {"OAuthParameters": {
         "ClientParameters": {"ClientID": "cid", "ClientSecret": "csecret"},
         "AuthorizationEndpoint": endpoint.url + "/token", "HttpMethod": "POST",
-        "OAuthHttpParameters": {"BodyParameters": [{"Key": "scope", "Value": "events", "IsValueSecret": False}]}}}
+        "OAuthHttpParameters": {"BodyParameters": [{"Key": "scope", "Value": "events",
+                                                    "IsValueSecret": False}]}}}
     name, _ = route_to(events, endpoint.url + "/in", "OAUTH_CLIENT_CREDENTIALS", oauth)
     deadline = time.monotonic() + 30
     while events.describe_connection(Name=name)["ConnectionState"] != "AUTHORIZED":
@@ -146,7 +140,7 @@ def test_oauth_token_fetched_cached_and_refreshed_on_401(events: BaseClient, end
     put(events, name)
     endpoint.wait_for(4, "/in")  # one refused with the old token, then the same event with a new one
     ins = endpoint.received("/in")
-    assert ins[2].headers["Authorization"] == "Bearer tok-1" and ins[3].headers["Authorization"] == "Bearer tok-2"
+    assert [r.headers["Authorization"] for r in ins[2:]] == ["Bearer tok-1", "Bearer tok-2"]
     assert ins[2].body == ins[3].body
     assert len(endpoint.received("/token")) == 2
 
@@ -169,19 +163,20 @@ def test_server_errors_are_retried_until_success(events: BaseClient, endpoint: E
     assert len(endpoint.received()) == 3  # delivered on the third attempt, and only once
 
 
-def test_client_errors_are_not_retried_and_dead_letter_with_the_reason(events: BaseClient, endpoint: Endpoint,
-                                                                        worker: WorkerProcess) -> None:
+def test_client_errors_are_not_retried_and_dead_letter_with_the_reason(
+        events: BaseClient, endpoint: Endpoint, delivery_worker: WorkerProcess) -> None:
     endpoint.script = lambda request: Answer(status=400, body=b"order field missing " + b"x" * 1000)
     queue = unique("dlq")
     name, arn = route_to(events, endpoint.url + "/bad", "API_KEY", API_KEY,
                          target={"DeadLetterConfig": {"Arn": f"arn:aws:sqs:us-east-1:000000000000:{queue}"}})
     (event_id,) = put(events, name)
-    (letter,) = dead_letters(worker.bootstrap, f"sqs.{queue}", 1)
+    (letter,) = dead_letters(delivery_worker.bootstrap, f"sqs.{queue}", 1)
     assert orjson.loads(letter.value())["id"] == event_id
     found = headers(letter)
     assert (found["busbar-rule"], found["busbar-target"], found["busbar-target-id"]) == (name, arn, "http")
     assert found["busbar-attempt"] == "1" and found["busbar-status"] == "400"
-    assert found["busbar-error"].startswith("HTTP 400: order field missing xxx") and len(found["busbar-error"]) < 300
+    assert found["busbar-error"].startswith("HTTP 400: order field missing xxx")
+    assert len(found["busbar-error"]) < 300
     assert found["busbar-first-attempt"] == found["busbar-last-attempt"]
     assert "key-123" not in str(letter.headers())
     time.sleep(2)
@@ -189,28 +184,30 @@ def test_client_errors_are_not_retried_and_dead_letter_with_the_reason(events: B
 
 
 def test_retry_attempts_are_bounded_by_the_policy(events: BaseClient, endpoint: Endpoint,
-                                                  worker: WorkerProcess) -> None:
+                                                  delivery_worker: WorkerProcess) -> None:
     endpoint.script = lambda request: Answer(status=500, body=b"down")
     name, _ = route_to(events, endpoint.url + "/down", "API_KEY", API_KEY,
                        target={"RetryPolicy": {"MaximumRetryAttempts": 2}})
-    bus_dlq = worker.topics.dlq("default")
+    bus_dlq = delivery_worker.topics.dlq("default")
     put(events, name)
     endpoint.wait_for(3, timeout=60)
     deadline = time.monotonic() + 30
     mine: list[Message] = []
     while not mine and time.monotonic() < deadline:
-        mine = [m for m in dead_letters(worker.bootstrap, bus_dlq, 1, 5) if headers(m).get("busbar-rule") == name]
+        letters = dead_letters(delivery_worker.bootstrap, bus_dlq, 1, 5)
+        mine = [m for m in letters if headers(m).get("busbar-rule") == name]
     (letter,) = mine
     assert headers(letter)["busbar-attempt"] == "3"
     assert "MaximumRetryAttempts" in headers(letter)["busbar-error"]
     assert len(endpoint.received()) == 3
 
 
-def test_metrics_count_deliveries(events: BaseClient, endpoint: Endpoint, worker: WorkerProcess) -> None:
+def test_metrics_count_deliveries(events: BaseClient, endpoint: Endpoint,
+                                  delivery_worker: WorkerProcess) -> None:
     name, _ = route_to(events, endpoint.url + "/m", "API_KEY", API_KEY)
     put(events, name, 3)
     endpoint.wait_for(3)
     time.sleep(0.5)
-    text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=10).read().decode()
+    text = urllib.request.urlopen(f"{delivery_worker.url}/metrics", timeout=10).read().decode()
     assert f'busbar_delivery_requests_total{{destination="{name}",outcome="ok"}} 3.0' in text
     assert f'busbar_delivery_endpoint_seconds_count{{destination="{name}"}} 3.0' in text

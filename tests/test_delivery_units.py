@@ -43,7 +43,8 @@ def test_tiers_never_hold_a_record_longer_than_its_wait_except_the_shortest() ->
 
 
 def test_what_is_retried() -> None:
-    assert [s for s in (400, 401, 403, 404, 409, 429, 500, 502, 503) if retriable_status(s)] == [429, 500, 502, 503]
+    statuses = (400, 401, 403, 404, 409, 429, 500, 502, 503)
+    assert [s for s in statuses if retriable_status(s)] == [429, 500, 502, 503]
     assert parse_retry_after("3") == 3.0 and parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
 
 
@@ -71,8 +72,8 @@ def test_request_from_delivery_destination_and_connection() -> None:
     assert request.query == [("q", "c")] and request.headers["h"] == "t"
     with pytest.raises(RequestError, match="2 path parameter"):
         endpoint_url("https://x/*/*", ["one"])
-    assert static_credentials("API_KEY", {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}) == {
-        "k": "v"}
+    api_key = {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}
+    assert static_credentials("API_KEY", api_key) == {"k": "v"}
 
 
 def test_dead_letter_headers_lead_back_to_a_fresh_delivery() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.cli import api_commands, server
+from streams.cli import api_commands, dlq, server
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,6 +16,8 @@ def cli() -> None:
 for command in server.COMMANDS:
     cli.add_command(command)
 for command in api_commands.COMMANDS:
+    cli.add_command(command)
+for command in dlq.COMMANDS:
     cli.add_command(command)
 
 

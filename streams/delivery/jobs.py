@@ -35,7 +35,7 @@ class Job:
     def decode(cls, value: bytes, kafka_timestamp_ms: int) -> Job:
         """ValueError for a record that is not a delivery (it is dead-lettered as such)."""
         record = orjson.loads(value)
-        if not isinstance(record, dict) or not isinstance(record.get("target"), dict) or "payload" not in record:
+        if not (isinstance(record, dict) and isinstance(record.get("target"), dict) and "payload" in record):
             raise ValueError("not a delivery record (a JSON object with target and payload)")
         return cls(record, int(record.get("timestamp_ms") or kafka_timestamp_ms))
 

@@ -93,7 +93,8 @@ class TokenCache:
                                      retriable=response.status == 429 or response.status >= 500)
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise TokenError(f"authorization endpoint unreachable: {type(exc).__name__}", retriable=True) from None
+            reason = f"authorization endpoint unreachable: {type(exc).__name__}"
+            raise TokenError(reason, retriable=True) from None
         except ValueError:
             raise TokenError("authorization endpoint answered no JSON", retriable=False) from None
         if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):

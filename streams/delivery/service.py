@@ -223,7 +223,8 @@ class DeliveryService(Subsystem):
             job = Job.decode(value, timestamp_ms)
             name = job.destination
         except ValueError as exc:
-            await self._produce(self.topics.dlq("default"), value, None, [("busbar-error", str(exc).encode())])
+            error = [("busbar-error", str(exc).encode())]
+            await self._produce(self.topics.dlq("default"), value, None, error)
             return
         if now_ms() - job.timestamp_ms > job.max_age_ms:
             await self._give_up(job, name, f"{job.record.get('last_error', 'not delivered')} "
@@ -235,7 +236,8 @@ class DeliveryService(Subsystem):
             await self._give_up(job, name, f"API destination {name} does not exist", 0)
             return
         try:
-            connection = model.connection(parse_named_arn(str(destination.get("ConnectionArn")), "connection")[0])
+            connection_name, _ = parse_named_arn(str(destination.get("ConnectionArn")), "connection")
+            connection = model.connection(connection_name)
         except ValueError:
             connection = None
         lane = self.lanes.setdefault(name, Lane())
@@ -275,8 +277,8 @@ class DeliveryService(Subsystem):
             return
         due = now_ms() + int(1000 * backoff_s(job.attempts, outcome.retry_after_s))
         if due - job.timestamp_ms > job.max_age_ms:
-            await self._give_up(job, name, f"{outcome.error} (MaximumEventAgeInSeconds passes before the next "
-                                           f"retry)", outcome.status)
+            reason = f"{outcome.error} (MaximumEventAgeInSeconds passes before the next retry)"
+            await self._give_up(job, name, reason, outcome.status)
             return
         await self._park(job, due)
 

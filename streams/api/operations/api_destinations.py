@@ -28,8 +28,8 @@ def arn_of(ctx: Context, record: Record) -> str:
 def _require(ctx: Context, name: str) -> Record:
     record = ctx.model.api_destination(name)
     if record is None:
-        raise ResourceNotFoundException(f"Failed to describe the api-destination(s). An api-destination '{name}' "
-                                        "does not exist.")
+        raise ResourceNotFoundException(
+            f"Failed to describe the api-destination(s). An api-destination '{name}' does not exist.")
     return record
 
 
@@ -40,7 +40,8 @@ def _check_connection(ctx: Context, arn: str) -> None:
     except ValueError as exc:
         raise ValidationException(str(exc)) from None
     record = ctx.model.connection(name)
-    if record is None or connection_arn(ctx.settings.region, ctx.settings.account, name, record["Uuid"]) != arn:
+    settings = ctx.settings
+    if record is None or connection_arn(settings.region, settings.account, name, record["Uuid"]) != arn:
         raise ResourceNotFoundException(f"Connection '{arn}' does not exist.")
 
 
@@ -90,7 +91,8 @@ async def update_api_destination(ctx: Context, params: Params) -> Response:
     if "ConnectionArn" in params:
         _check_connection(ctx, params["ConnectionArn"])
     async with ctx.write_lock:
-        record = {**_require(ctx, params["Name"]), **{field: params[field] for field in FIELDS if field in params}}
+        changes = {field: params[field] for field in FIELDS if field in params}
+        record = {**_require(ctx, params["Name"]), **changes}
         record["LastModifiedTime"] = now()
         await ctx.write(api_destination_key(record["Name"]), record)
     return _answer(ctx, record)

@@ -30,7 +30,8 @@ from streams.secret_box import SecretUnavailable
 AUTH_MEMBERS = {
     "API_KEY": ("ApiKeyAuthParameters", ("ApiKeyName", "ApiKeyValue")),
     "BASIC": ("BasicAuthParameters", ("Username", "Password")),
-    "OAUTH_CLIENT_CREDENTIALS": ("OAuthParameters", ("ClientParameters", "AuthorizationEndpoint", "HttpMethod")),
+    "OAUTH_CLIENT_CREDENTIALS": ("OAuthParameters",
+                                 ("ClientParameters", "AuthorizationEndpoint", "HttpMethod")),
 }
 SECRET_FIELDS = ("ApiKeyValue", "Password")
 PARAMETER_LISTS = ("HeaderParameters", "QueryStringParameters", "BodyParameters")
@@ -44,7 +45,8 @@ def arn_of(ctx: Context, record: Record) -> str:
 def require_connection(ctx: Context, name: str) -> Record:
     record = ctx.model.connection(name)
     if record is None:
-        raise ResourceNotFoundException(f"Failed to describe the connection(s). Connection '{name}' does not exist.")
+        raise ResourceNotFoundException(
+            f"Failed to describe the connection(s). Connection '{name}' does not exist.")
     return record
 
 
@@ -109,9 +111,10 @@ def _check_auth(kind: str, auth: dict[str, Any]) -> None:
                                   f"{', '.join(missing)}.")
     if kind == "OAUTH_CLIENT_CREDENTIALS":
         try:
-            check_url(given["AuthorizationEndpoint"], True)  # a URL at all; addresses are checked on each fetch
+            check_url(given["AuthorizationEndpoint"], True)  # a URL at all; its address is checked per fetch
         except RefusedAddress as exc:
-            raise ValidationException(f"AuthParameters.OAuthParameters.AuthorizationEndpoint: {exc}") from None
+            member = "AuthParameters.OAuthParameters.AuthorizationEndpoint"
+            raise ValidationException(f"{member}: {exc}") from None
 
 
 def _state_for(kind: str) -> str:
@@ -128,8 +131,9 @@ def _seal(ctx: Context, auth: dict[str, Any]) -> str:
 def _refuse_private_networking(params: Params) -> None:
     if params.get("InvocationConnectivityParameters") or (params.get("AuthParameters") or {}).get(
             "ConnectivityParameters"):
-        raise ValidationException("ConnectivityParameters (private APIs through VPC Lattice) are not supported by "
-                                  "busbar; reach private endpoints with BUSBAR_ALLOW_PRIVATE_DESTINATIONS=1.")
+        raise ValidationException(
+            "ConnectivityParameters (private APIs through VPC Lattice) are not supported by busbar; "
+            "reach private endpoints with BUSBAR_ALLOW_PRIVATE_DESTINATIONS=1.")
 
 
 def _answer(ctx: Context, record: Record, state: str | None = None) -> Response:
@@ -151,7 +155,8 @@ async def create_connection(ctx: Context, params: Params) -> Response:
         created = now()
         record: Record = {"Name": name, "Uuid": str(uuid.uuid4()), "AuthorizationType": kind,
                           "AuthParameters": public_view(auth), "Secret": secret,
-                          "ConnectionState": _state_for(kind), "CreationTime": created, "LastModifiedTime": created}
+                          "ConnectionState": _state_for(kind), "CreationTime": created,
+                          "LastModifiedTime": created}
         if kind != "OAUTH_CLIENT_CREDENTIALS":
             record["LastAuthorizedTime"] = created
         record.update({field: params[field] for field in ECHOED if field in params})

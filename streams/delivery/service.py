@@ -136,7 +136,7 @@ class DeliveryService(Subsystem):
         assert self._consumer is not None
         total = sum(len(self._consumer.partitions_for_topic(topic) or ())
                     for topic in (self.topics.deliveries, *self.retry_topics))
-        self.share = len(self._consumer.assignment()) / total if total else 1.0
+        self.share = min(1.0, len(self._consumer.assignment()) / total) if total else 1.0
         self._paused &= self._consumer.assignment()
         DELIVERY_RETRIES_WAITING.set(len(self._paused))
         log.info("delivery: %d partitions assigned, %.0f%% of each destination's rate limit",

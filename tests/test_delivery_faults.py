@@ -25,7 +25,8 @@ pytestmark = pytest.mark.kafka
 
 @pytest.fixture(scope="module")
 def worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
-    env = {**DELIVERY_ENV, "BUSBAR_DELIVERY_TIMEOUT_S": "10"}  # the slow endpoint takes 5 s
+    env = {**DELIVERY_ENV, "BUSBAR_DELIVERY_TIMEOUT_S": "10",  # the slow endpoint takes 5 s
+           "BUSBAR_LOG_LEVEL": "info"}  # the rate-limit test reads the delivery group's shares from the log
     with running(WorkerProcess(kafka_bootstrap, extra_env=env), worker_logs) as process:
         yield process
 
@@ -56,6 +57,32 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(events: BaseClient) -> None:
           f"slow endpoint (answers after 5 s) p50 {slow_p50 * 1000:.0f} ms (arrival)")
     assert fast_p50 < 1.0, "the fast endpoint's deliveries waited behind the slow one's"
     assert slow_p50 > fast_p50
+
+
+def test_rate_limit_holds_for_all_workers_together(events: BaseClient, worker: WorkerProcess,
+                                                    worker_logs: Path) -> None:
+    """Two workers each taking the whole limit would send 40 requests at 5 a second in ~4 s; shared,
+    they take at least 7 s (after a burst of at most one second's worth)."""
+    second = WorkerProcess(worker.bootstrap, prefix=worker.prefix, app_id=worker.app_id,
+                           extra_env=worker.extra_env)
+    with Endpoint() as endpoint, running(second, worker_logs):
+        deadline = time.monotonic() + 60  # until the delivery group has both workers
+        while "100%" in _last_share(worker) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        name, _ = route_to(events, endpoint.url + "/limited", "API_KEY", API_KEY, rate=5)
+        put(events, name, 40)
+        arrived = endpoint.wait_for(40, timeout=60)
+    span = arrived[-1].at - arrived[0].at
+    busiest = max(sum(1 for r in arrived if start.at <= r.at < start.at + 1.0) for start in arrived)
+    print(f"\nrate limit 5/s over two workers ({_last_share(worker).split('delivery: ')[-1]}): "
+          f"40 requests in {span:.1f} s, at most {busiest} in one second")
+    assert span >= 6.0
+
+
+def _last_share(worker: WorkerProcess) -> str:
+    """The worker's latest "delivery: N partitions assigned, P% ..." log line (info level)."""
+    lines = [line for line in (worker.log_tail(400) or "").splitlines() if "partitions assigned" in line]
+    return lines[-1] if lines else "100%"
 
 
 def test_half_failing_endpoint_every_event_delivered_or_dead_lettered(events: BaseClient,

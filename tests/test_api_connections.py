@@ -102,8 +102,8 @@ def test_basic_and_oauth_connections(events: BaseClient) -> None:
                             "AuthorizationEndpoint": "https://auth.example.com/token", "HttpMethod": "POST"}})
     assert created["ConnectionState"] == "AUTHORIZING"
     shown = events.describe_connection(Name=oauth)["AuthParameters"]["OAuthParameters"]
-    assert shown == {"ClientParameters": {"ClientID": "id1"}, "AuthorizationEndpoint": "https://auth.example.com/token",
-                     "HttpMethod": "POST"}
+    assert shown == {"ClientParameters": {"ClientID": "id1"}, "HttpMethod": "POST",
+                     "AuthorizationEndpoint": "https://auth.example.com/token"}
 
 
 def test_connection_refusals(events: BaseClient) -> None:
@@ -140,6 +140,10 @@ def test_api_destination_lifecycle(events: BaseClient) -> None:
     answer = events.put_targets(Rule=name, Targets=[{"Id": "http", "Arn": arn,
                                                      "HttpParameters": {"PathParameterValues": ["v"]}}])
     assert answer["FailedEntryCount"] == 0
+    with pytest.raises(ClientError, match="HttpParameters.HeaderParameters.h") as exc:
+        bad = {"Id": "bad", "Arn": arn, "HttpParameters": {"HeaderParameters": {"h": "$.detail..x"}}}
+        events.put_targets(Rule=name, Targets=[bad])
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
     events.delete_api_destination(Name=name)
     with pytest.raises(events.exceptions.ResourceNotFoundException):
         events.describe_api_destination(Name=name)

@@ -80,14 +80,16 @@ def test_api_key_connection_and_all_parameters_arrive(events: BaseClient, endpoi
                              {"Key": "x-both", "Value": "from-connection", "IsValueSecret": False}],
         "QueryStringParameters": [{"Key": "cq", "Value": "cv", "IsValueSecret": False}],
         "BodyParameters": [{"Key": "added", "Value": "yes", "IsValueSecret": False}]}}
-    target = {"HttpParameters": {"PathParameterValues": ["42", "a b"],
-                                 "HeaderParameters": {"x-target": "t1", "x-both": "from-target"},
+    target = {"HttpParameters": {"PathParameterValues": ["$.detail.order", "a b"],  # $.: from the event
+                                 "HeaderParameters": {"x-target": "t1", "x-both": "from-target",
+                                                      "x-source": "$.source", "x-none": "$.detail.absent"},
                                  "QueryStringParameters": {"tq": "tv"}},
               "InputPath": "$.detail"}
     name, _ = route_to(events, endpoint.url + "/orders/*/items/*", "API_KEY", auth, target=target)
     put(events, name, detail={"order": 7})
     (request,) = endpoint.wait_for(1)
-    assert (request.method, request.path) == ("POST", "/orders/42/items/a b")
+    assert (request.method, request.path) == ("POST", "/orders/7/items/a b")
+    assert (request.headers["x-source"], request.headers["x-none"]) == (name, "")
     assert request.headers["x-api-key"] == "key-123"
     assert request.headers["Content-Type"] == "application/json"
     assert (request.headers["x-conn"], request.headers["x-target"]) == ("c1", "t1")

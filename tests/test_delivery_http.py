@@ -181,6 +181,8 @@ def test_client_errors_are_not_retried_and_dead_letter_with_the_reason(
     assert len(found["busbar-error"]) < 300
     assert found["busbar-first-attempt"] == found["busbar-last-attempt"]
     assert "key-123" not in str(letter.headers())
+    assert "key-123" not in delivery_worker.log_tail(100_000)  # nor in the worker's log
+    assert "given up after 1 attempt(s): HTTP 400" in delivery_worker.log_tail(100_000)
     time.sleep(2)
     assert len(endpoint.received()) == 1
 

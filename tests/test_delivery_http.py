@@ -215,3 +215,24 @@ def test_metrics_count_deliveries(events: BaseClient, endpoint: Endpoint,
     text = urllib.request.urlopen(f"{delivery_worker.url}/metrics", timeout=10).read().decode()
     assert f'busbar_delivery_requests_total{{destination="{name}",outcome="ok"}} 3.0' in text
     assert f'busbar_delivery_endpoint_seconds_count{{destination="{name}"}} 3.0' in text
+
+
+def test_refused_credentials_deauthorize_the_connection(events: BaseClient, endpoint: Endpoint,
+                                                        delivery_worker: WorkerProcess) -> None:
+    endpoint.script = lambda request: Answer(status=401, body=b"bad key")
+    name, _ = route_to(events, endpoint.url + "/auth", "API_KEY", API_KEY)
+    put(events, name)
+    deadline = time.monotonic() + 30
+    while (described := events.describe_connection(Name=name))["ConnectionState"] != "DEAUTHORIZED":
+        assert time.monotonic() < deadline, "a 401 did not deauthorize the connection"
+        time.sleep(0.2)
+    assert described["StateReason"] == "HTTP 401: bad key"
+    put(events, name)  # no request is made with refused credentials: straight to the dead-letter queue
+    letters = dead_letters(delivery_worker.bootstrap, delivery_worker.topics.dlq("default"), 1)
+    deadline = time.monotonic() + 30
+    while not any(headers(m).get("busbar-rule") == name and "DEAUTHORIZED" in headers(m)["busbar-error"]
+                  for m in letters):
+        assert time.monotonic() < deadline, "the second event was not dead-lettered"
+        time.sleep(0.5)
+        letters = dead_letters(delivery_worker.bootstrap, delivery_worker.topics.dlq("default"), 1)
+    assert len(endpoint.received("/auth")) == 1

@@ -62,7 +62,16 @@ class Authorizer:
             update = {"ConnectionState": "DEAUTHORIZED", "StateReason": str(exc)[:512]}
         except SecretUnavailable as exc:
             update = {"ConnectionState": "DEAUTHORIZED", "StateReason": str(exc)[:512]}
+        await self._update(name, record["Secret"], update)
+
+    async def deauthorize(self, name: str, secret: str, reason: str) -> None:
+        """The endpoint refused the connection's credentials (EventBridge deauthorizes then too)."""
+        await self._update(name, secret, {"ConnectionState": "DEAUTHORIZED", "StateReason": reason[:512]})
+
+    async def _update(self, name: str, secret: str, update: dict[str, object]) -> None:
         current = self._config.store.model.connection(name)
-        if current is None or current.get("Secret") != record["Secret"]:
-            return  # changed meanwhile: the change is authorized on its own
+        if current is None or current.get("Secret") != secret:
+            return  # changed meanwhile (new credentials): this outcome is not about them
+        if all(current.get(key) == value for key, value in update.items()):
+            return
         await self._config.store.awrite(connection_key(name), {**current, **update}, self._write_timeout_s)

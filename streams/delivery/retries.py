@@ -29,6 +29,7 @@ class Outcome:
     retriable: bool = False
     retry_after_s: float | None = None
     seconds: float = 0.0  # how long the endpoint took (0 when no request was sent)
+    deauthorizes: bool = False  # the credentials were refused: the connection becomes DEAUTHORIZED
 
 
 def retriable_status(status: int) -> bool:

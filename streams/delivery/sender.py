@@ -9,6 +9,7 @@ the event, and its credentials, wherever the endpoint points, checked or not.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,7 @@ from streams.delivery.retries import Outcome, parse_retry_after, retriable_statu
 from streams.secret_box import SecretBox, SecretUnavailable
 
 BODY_EXCERPT = 200
+REFUSED_CREDENTIALS = (401, 407)  # EventBridge deauthorizes an API key or basic connection on these
 
 
 class Sender:
@@ -56,14 +58,16 @@ class Sender:
             return Outcome(False, error=str(exc))
         request.headers.update(static_credentials(kind, auth))
         if kind != "OAUTH_CLIENT_CREDENTIALS":
-            return await self._send(request)
+            outcome = await self._send(request)
+            return replace(outcome, deauthorizes=True) if outcome.status in REFUSED_CREDENTIALS else outcome
         assert self.tokens is not None
         key = connection["Secret"]
         for _ in range(2):  # a 401 with a cached token: fetch a fresh one and try once more
             try:
                 token = await self.tokens.token(key, auth["OAuthParameters"])
-            except TokenError as exc:
-                return Outcome(False, error=f"OAuth token: {exc}", retriable=exc.retriable)
+            except TokenError as exc:  # refused for good: the connection is deauthorized, as on EventBridge
+                return Outcome(False, error=f"OAuth token: {exc}", retriable=exc.retriable,
+                               deauthorizes=not exc.retriable)
             request.headers["Authorization"] = f"Bearer {token}"
             outcome = await self._send(request)
             if outcome.status != 401:

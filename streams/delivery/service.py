@@ -258,6 +258,8 @@ class DeliveryService(Subsystem):
             outcome = await self.sender.attempt(job.payload, job.target, destination, connection)
         finally:
             lane.slots.release()
+        if outcome.deauthorizes and connection is not None and self.authorizer is not None:
+            await self.authorizer.deauthorize(connection["Name"], connection.get("Secret", ""), outcome.error)
         await self._settle(job, name, outcome)
 
     async def _settle(self, job: Job, name: str, outcome: Outcome) -> None:

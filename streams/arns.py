@@ -71,6 +71,25 @@ def schedule_group_arn(region: str, account: str, group: str) -> str:
     return f"arn:aws:scheduler:{region}:{account}:schedule-group/{group}"
 
 
+def connection_arn(region: str, account: str, name: str, uuid: str) -> str:
+    return f"arn:aws:events:{region}:{account}:connection/{name}/{uuid}"
+
+
+def api_destination_arn(region: str, account: str, name: str, uuid: str) -> str:
+    return f"arn:aws:events:{region}:{account}:api-destination/{name}/{uuid}"
+
+
+def parse_named_arn(arn: str, kind: str) -> tuple[str, str]:
+    """(name, uuid) of a connection or API destination ARN (`kind` is `connection` or
+    `api-destination`); ValueError naming the form expected."""
+    service, resource = parse_resource_arn(arn)
+    parts = resource.split("/")
+    if service != "events" or len(parts) != 3 or parts[0] != kind or not all(parts):
+        raise ValueError(f"'{arn}' is not the ARN of an EventBridge {kind} "
+                         f"(arn:aws:events:<region>:<account>:{kind}/<name>/<id>)")
+    return parts[1], parts[2]
+
+
 def kafka_topic_arn(region: str, account: str, topic: str, cluster: str = LOCAL_CLUSTER) -> str:
     return f"arn:aws:kafka:{region}:{account}:topic/{cluster}/{topic}"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import CounterMetricFamily
 from prometheus_client.registry import Collector
@@ -89,3 +89,27 @@ SCHEDULE_PARTITIONS = Gauge("busbar_scheduler_partitions", "Schedule-state parti
 def render() -> bytes:
     """The exposition text (format 0.0.4, which every Prometheus scraper reads)."""
     return generate_latest(REGISTRY)
+
+# --- HTTP delivery (streams/delivery), updated per request: HTTP costs far more than a counter ---
+DELIVERY_REQUESTS = Counter("busbar_delivery_requests", "Requests sent to API destinations, by outcome.",
+                            ["destination", "outcome"], registry=REGISTRY)
+DELIVERY_FAILURES = Counter("busbar_delivery_failures", "Failed delivery attempts, by reason.",
+                            ["destination", "reason"], registry=REGISTRY)
+DELIVERY_RETRIES_PARKED = Counter("busbar_delivery_retries_parked", "Deliveries parked in a retry topic.",
+                                  ["tier"], registry=REGISTRY)
+DELIVERY_RETRIES_WAITING = Gauge("busbar_delivery_retries_waiting",
+                                 "Retry-topic partitions held until their next record is due.",
+                                 registry=REGISTRY)
+DELIVERY_RETRIES_DUE = Counter("busbar_delivery_retries_due", "Parked deliveries taken up again when due.",
+                               registry=REGISTRY)
+DELIVERY_DEAD_LETTERS = Counter("busbar_delivery_dead_letters", "Deliveries given up and dead-lettered.",
+                                ["destination"], registry=REGISTRY)
+DELIVERY_LATENCY = Histogram("busbar_delivery_endpoint_seconds", "How long API destinations took to answer.",
+                             ["destination"], registry=REGISTRY,
+                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+DELIVERY_RATE_WAITS = Counter("busbar_delivery_rate_limit_waits",
+                              "Requests that waited for their destination's rate limit.", ["destination"],
+                              registry=REGISTRY)
+DELIVERY_RATE_WAIT_SECONDS = Counter("busbar_delivery_rate_limit_wait_seconds",
+                                     "Time requests waited for their destination's rate limit.", ["destination"],
+                                     registry=REGISTRY)

@@ -60,6 +60,13 @@ def replay_progress_key(name: str) -> str:
 def correlation_key(bus: str, name: str) -> str:
     return f"correlation/{bus}/{name}"
 
+def connection_key(name: str) -> str:
+    return f"connection/{name}"
+
+
+def api_destination_key(name: str) -> str:
+    return f"api-destination/{name}"
+
 
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
@@ -189,6 +196,18 @@ class Model:
         """Correlation rules of one bus (or of all), ordered by bus and name."""
         prefix = "correlation/" if bus is None else f"correlation/{bus}/"
         return [record for _, record in sorted(self.with_prefix(prefix), key=lambda item: item[0])]
+    # --- connections and API destinations (HTTP targets) ---------------------------------------
+    def connection(self, name: str) -> Record | None:
+        return self._records.get(connection_key(name))
+
+    def connections(self) -> list[Record]:
+        return sorted((r for _, r in self.with_prefix("connection/")), key=lambda r: r["Name"])
+
+    def api_destination(self, name: str) -> Record | None:
+        return self._records.get(api_destination_key(name))
+
+    def api_destinations(self) -> list[Record]:
+        return sorted((r for _, r in self.with_prefix("api-destination/")), key=lambda r: r["Name"])
 
     def __len__(self) -> int:
         return len(self._records)

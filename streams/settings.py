@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,19 @@ SETTINGS: dict[str, Setting] = {
         "For tests and benchmarks only: VIRTUAL_START,REAL_START,SPEED makes schedules fire on a clock that showed "
         "VIRTUAL_START (ISO 8601) at REAL_START (epoch seconds) and runs SPEED times fast. Empty: the system clock.",
     ),
+    "secret_key": Setting(
+        "BUSBAR_SECRET_KEY", "",
+        "Fernet key(s) that encrypt connection secrets in the config topic, comma-separated (the first encrypts, "
+        "each decrypts, for rotation). Without one, connections cannot be created.",
+    ),
+    "allow_private_destinations": Setting(
+        "BUSBAR_ALLOW_PRIVATE_DESTINATIONS", "0",
+        "1: API destinations may reach loopback, private and link-local addresses and plain http:// "
+        "(cloud metadata addresses stay refused).",
+    ),
+    "delivery_timeout_s": Setting(
+        "BUSBAR_DELIVERY_TIMEOUT_S", "5", "Seconds an API destination has to answer one request (EventBridge: 5)."
+    ),
     "max_request_bytes": Setting(
         "BUSBAR_MAX_REQUEST_BYTES", "1048576", "Largest API request body accepted; larger ones get HTTP 413."
     ),
@@ -106,6 +119,9 @@ class Settings:
     write_timeout_s: int
     schedule_catchup_s: int
     schedule_clock: str
+    secret_key: str = field(repr=False)
+    allow_private_destinations: bool
+    delivery_timeout_s: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +135,13 @@ class Settings:
                     values[f.name] = int(raw)
                 except ValueError:
                     raise ValueError(f"{spec.env}={raw!r} is not an integer") from None
+            elif f.type == "float":
+                try:
+                    values[f.name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{spec.env}={raw!r} is not a number") from None
+            elif f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes")
             elif f.type == "Path":
                 values[f.name] = Path(raw)
             else:

@@ -82,6 +82,10 @@ class TopicNames:
         """Events matching a correlation rule, keyed by rule and group, for the windows' agent."""
         return f"{self.prefix}.correlation"
 
+    def retry(self, tier_s: int) -> str:
+        """Where failed HTTP deliveries wait about `tier_s` seconds before they are tried again."""
+        return f"{self.prefix}.retry.{tier_s}s"
+
     def bus_of(self, topic: str) -> tuple[str, bool] | None:
         """(bus, replayed) of a bus or replay topic; None for any other topic."""
         for kind, replayed in (("bus", False), ("replay", True)):

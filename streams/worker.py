@@ -14,12 +14,14 @@ from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.connect import install as install_connectors
 from streams.correlation.service import CorrelationService
+from streams.delivery.service import DeliveryService
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
 from streams.replay.service import ReplayService
 from streams.router.service import RouterService
 from streams.scheduler.service import SchedulerService
+from streams.secret_box import SecretBox
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
@@ -33,6 +35,10 @@ def create_app(settings: Settings) -> faust.App:
     if not settings.kafka_bootstrap:
         raise SystemExit("busbar worker: no Kafka configured: set BUSBAR_KAFKA_BOOTSTRAP "
                          "(or use `busbar up`, which starts a broker)")
+    try:
+        SecretBox(settings.secret_key)
+    except ValueError as exc:
+        raise SystemExit(f"busbar worker: {exc}") from None
     topics = TopicNames(settings.topic_prefix)
     app = faust.App(
         settings.app_id,
@@ -58,8 +64,9 @@ def create_app(settings: Settings) -> faust.App:
     connectors = install_connectors(app, settings=settings, topics=topics, config=config, api=api)
     scheduler = SchedulerService(settings, config)
     correlation = CorrelationService(app, settings, config)
+    delivery = DeliveryService(settings, config)
     subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config), scheduler,
-                                   correlation]
+                                   correlation, delivery]
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

@@ -18,7 +18,7 @@ import pytest
 
 from streams.embedded_kafka import EmbeddedCluster, fetch_jars, port_open
 from streams.settings import Settings
-from tests.support import ROOT, WorkerProcess, embedded_broker
+from tests.support import DELIVERY_ENV, ROOT, WorkerProcess, embedded_broker, running
 
 
 def docker_engine_answers() -> bool:
@@ -88,3 +88,9 @@ def own_worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProces
         yield worker
     finally:
         worker.stop()
+@pytest.fixture(scope="module")
+def delivery_worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[WorkerProcess]:
+    """A worker that may deliver to API destinations on 127.0.0.1 (a secret key, private
+    destinations allowed), one per module that asks."""
+    with running(WorkerProcess(kafka_bootstrap, extra_env=DELIVERY_ENV), worker_logs) as process:
+        yield process

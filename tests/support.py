@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from streams.embedded_kafka import EmbeddedKafka, fetch_jars, free_port, free_ports, stop_process
 from streams.settings import Settings
 from streams.topics import TopicNames
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a worker needs to deliver to the tests' HTTP endpoints on 127.0.0.1.
+DELIVERY_ENV = {"BUSBAR_SECRET_KEY": Fernet.generate_key().decode(), "BUSBAR_ALLOW_PRIVATE_DESTINATIONS": "1"}
 
 
 def unique(prefix: str) -> str:

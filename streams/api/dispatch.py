@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from streams.api.errors import SerializationException, UnknownOperationException, config_write_failed
 from streams.api.operations import (
+    api_destinations,
     archives,
     buses,
+    connections,
     correlations,
     events,
     permissions,
@@ -45,6 +47,17 @@ OPERATIONS: dict[str, Handler] = {
     "PutPermission": permissions.put_permission,
     "RemovePermission": permissions.remove_permission,
     "TestEventPattern": test_pattern.test_event_pattern,
+    "CreateConnection": connections.create_connection,
+    "DescribeConnection": connections.describe_connection,
+    "UpdateConnection": connections.update_connection,
+    "DeleteConnection": connections.delete_connection,
+    "ListConnections": connections.list_connections,
+    "DeauthorizeConnection": connections.deauthorize_connection,
+    "CreateApiDestination": api_destinations.create_api_destination,
+    "DescribeApiDestination": api_destinations.describe_api_destination,
+    "UpdateApiDestination": api_destinations.update_api_destination,
+    "DeleteApiDestination": api_destinations.delete_api_destination,
+    "ListApiDestinations": api_destinations.list_api_destinations,
     "TagResource": tags.tag_resource,
     "UntagResource": tags.untag_resource,
     "ListTagsForResource": tags.list_tags_for_resource,

@@ -358,6 +358,20 @@ test_pattern.__test__ = False  # type: ignore[attr-defined]  # a command, not a 
 # --- tail ---------------------------------------------------------------------------------------
 
 
+def partition_ranges(consumer: Any, bootstrap: str, topic: str, missing_hint: str) -> dict[int, tuple[int, int]]:
+    """Each partition's oldest and next offset; ClickException when the topic is missing or unreadable."""
+    from confluent_kafka import KafkaException, TopicPartition
+
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None or not meta.partitions:
+            raise click.ClickException(f"topic {topic} does not exist: {missing_hint}")
+        return {partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                for partition in sorted(meta.partitions)}
+    except KafkaException as exc:
+        raise click.ClickException(f"cannot read {topic} from Kafka at {bootstrap}: {exc}") from None
+
+
 def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool, on_ready: Callable[[], None],
                  missing_hint: str) -> Iterator[bytes]:
     """Record values of every partition of `topic`, from now (or the oldest) on, forever.
@@ -365,22 +379,14 @@ def follow_topic(bootstrap: str, topic: str, *, from_beginning: bool, on_ready: 
     Start offsets are read and assigned explicitly before `on_ready`, so an event put after
     "following" is printed can never be missed (OFFSET_END is resolved lazily, later).
     """
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"busbar-tail-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "log_level": 0})
     try:
-        try:
-            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if meta is None or meta.error is not None or not meta.partitions:
-                raise click.ClickException(f"topic {topic} does not exist: {missing_hint}")
-            starts = []
-            for partition in meta.partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                starts.append(TopicPartition(topic, partition, low if from_beginning else high))
-        except KafkaException as exc:
-            raise click.ClickException(f"cannot read {topic} from Kafka at {bootstrap}: {exc}") from None
-        consumer.assign(starts)
+        ranges = partition_ranges(consumer, bootstrap, topic, missing_hint)
+        consumer.assign([TopicPartition(topic, partition, low if from_beginning else high)
+                         for partition, (low, high) in ranges.items()])
         on_ready()
         while True:
             msg = consumer.poll(0.5)

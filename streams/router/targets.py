@@ -22,6 +22,7 @@ import orjson
 from streams.arns import parse_target_arn
 from streams.envelope import format_time
 from streams.input_shaping import InvalidInputSpec, compile_input
+from streams.input_shaping.http_parameters import DynamicParameters
 from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
 from streams.router.delivery import DeliveryError, Destinations, Headers, RetryPolicy, Sink, Unroutable
 from streams.router.forwarding import forwarding_headers
@@ -43,7 +44,7 @@ class Target:
     """One target of one enabled rule. `send` is called once per matching event."""
 
     __slots__ = ("arn", "bus", "rule", "rule_arn", "spec", "sink", "dead_letter", "headers", "policy", "error",
-                 "labels", "forwards", "_payload", "_send", "_max_bytes", "_shaper")
+                 "labels", "forwards", "_payload", "_send", "_max_bytes", "_shaper", "_http")
 
     def __init__(self, *, bus: str, rule: str, rule_arn: str, spec: dict[str, Any],
                  destinations: Destinations) -> None:
@@ -56,6 +57,7 @@ class Target:
         self.policy = RetryPolicy()
         self.dead_letter = self._dead_letter_sink(destinations)
         self._shaper = None
+        self._http: DynamicParameters | None = None
         self._payload: Payload | None = None  # None: the event as it came
         self.sink: Sink | None = None
         self.error: str | None = None
@@ -100,6 +102,8 @@ class Target:
             self._shaper = compile_input(self.spec)
             shaped = self._shaped
         if kind == "api-destination":
+            http = DynamicParameters(self.spec.get("HttpParameters") or {})
+            self._http = http if http.any else None
             return partial(self._delivery_record, shaped or self._raw)
         return shaped
 
@@ -113,9 +117,13 @@ class Target:
 
     def _delivery_record(self, shaped: Payload, event: dict[str, Any], raw: bytes, timestamp_ms: int) -> bytes:
         """Work for the HTTP delivery workers: the router itself never talks HTTP."""
+        target = self.spec
+        if self._http is not None:  # JSONPath values, read from this event
+            target = {**self.spec, "HttpParameters": self._http.resolve(event)}
         return orjson.dumps({
-            "bus": self.bus, "rule": self.rule, "rule_arn": self.rule_arn, "target": self.spec,
+            "bus": self.bus, "rule": self.rule, "rule_arn": self.rule_arn, "target": target,
             "payload": shaped(event, raw, timestamp_ms).decode(), "event_id": event.get("id"), "attempt": 0,
+            "timestamp_ms": timestamp_ms,
         })
 
     @property

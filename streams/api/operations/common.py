@@ -12,6 +12,7 @@ import base64
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -21,6 +22,7 @@ from streams.arns import bus_arn, parse_bus_or_rule_arn, rule_arn
 from streams.config_store import ConfigStore
 from streams.model import DEFAULT_BUS, RULE_FIELDS, Model, Record
 from streams.patterns import EventPattern, InvalidEventPattern, compile_pattern
+from streams.secret_box import SecretBox
 from streams.settings import Settings
 from streams.topics import TopicNames
 
@@ -56,6 +58,11 @@ class Context:
     # PutTargets on one rule cannot drop each other's targets. Across workers the config
     # topic's order decides (last write wins), as it would for two AWS API calls racing.
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @cached_property
+    def secrets(self) -> SecretBox:
+        """Seals connection secrets; the worker checked the key when it started."""
+        return SecretBox(self.settings.secret_key)
 
     @property
     def model(self) -> Model:

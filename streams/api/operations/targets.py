@@ -23,6 +23,7 @@ from streams.api.operations.common import (
 )
 from streams.arns import parse_target_arn
 from streams.input_shaping import InvalidInputSpec, compile_input
+from streams.input_shaping.http_parameters import DynamicParameters
 from streams.model import rule_key
 
 # A target as PutTargets receives and ListTargetsByRule returns it (the JSON the API speaks).
@@ -58,6 +59,7 @@ async def put_targets(ctx: Context, params: Params) -> Response:
     for target in targets:
         try:
             compile_input(target)
+            DynamicParameters(target.get("HttpParameters") or {})
         except InvalidInputSpec as exc:
             raise ValidationException(f"Target {target['Id']} is not valid: {exc}") from None
         error = _target_error(target)

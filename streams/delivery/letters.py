@@ -1,0 +1,62 @@
+"""Dead letters of HTTP deliveries: the headers that say why a delivery was given up, and the
+way back from a dead letter to a delivery (what `busbar dlq redrive` sends again).
+
+The value is the body that was to be sent. The headers carry the rule, the target, the
+attempts, the last status or error (an excerpt of the endpoint's answer at most) and the
+first and last attempt times, plus the delivery record without its payload
+(`busbar-delivery`), which holds the target as it was configured; a connection's credentials
+are never part of a delivery, so none can reach a dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from streams.delivery.jobs import Job
+
+Headers = list[tuple[str, bytes]]
+DELIVERY_HEADER = "busbar-delivery"
+ERROR_MAX = 512
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dead_letter_headers(job: Job, reason: str, status: int) -> Headers:
+    record = job.record
+    described = {k: v for k, v in record.items() if k not in ("payload", "due_ms")}
+    described["timestamp_ms"] = job.timestamp_ms
+    headers: Headers = [
+        ("busbar-rule", str(record.get("rule", "")).encode()),
+        ("busbar-bus", str(record.get("bus", "")).encode()),
+        ("busbar-target", str(job.target.get("Arn", "")).encode()),
+        ("busbar-target-id", str(job.target.get("Id", "")).encode()),
+        ("busbar-attempt", str(job.attempts).encode()),
+        ("busbar-error", reason[:ERROR_MAX].encode()),
+        (DELIVERY_HEADER, orjson.dumps(described)),
+    ]
+    if status:
+        headers.append(("busbar-status", str(status).encode()))
+    if "event_id" in record:
+        headers.append(("busbar-event-id", str(record["event_id"]).encode()))
+    if "first_ms" in record:
+        headers.append(("busbar-first-attempt", iso(int(record["first_ms"])).encode()))
+        headers.append(("busbar-last-attempt", iso(int(record["last_ms"])).encode()))
+    return headers
+
+
+def delivery_from_letter(headers: dict[str, bytes], value: bytes) -> bytes | None:
+    """A fresh delivery record (no attempts yet, its age counted from now) for a dead letter of
+    an HTTP delivery; None for any other dead letter."""
+    described = headers.get(DELIVERY_HEADER)
+    if described is None:
+        return None
+    record = orjson.loads(described)
+    for key in ("attempt", "first_ms", "last_ms", "last_error", "timestamp_ms"):
+        record.pop(key, None)
+    record["payload"] = value.decode("utf-8", "replace")
+    record["redriven"] = True
+    return orjson.dumps(record)

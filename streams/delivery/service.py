@@ -1,0 +1,330 @@
+"""The delivery Subsystem: consumes the deliveries topic and the retry topics as one consumer
+group, sends each delivery to its API destination, parks failures in retry topics and
+dead-letters what will not be delivered.
+
+Isolation: each destination has its own lane (a bounded number of requests in flight and its
+share of the rate limit), and records of all destinations are taken from Kafka as fast as they
+come, so a slow or failing endpoint only ever fills its own lane. A lane with too many
+deliveries waiting has new ones parked in the shortest retry tier (not counted as attempts)
+instead of held in memory. Retry-topic partitions are paused until their next record is due
+and resumed by a timer, which holds no other partition back.
+
+Durability: a record's offset is committed only once it is delivered, parked (the retry topic
+acknowledged it) or dead-lettered, so a crash repeats deliveries in hand (at-least-once) and
+loses none, parked ones included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from streams.arns import LOCAL_CLUSTER, parse_named_arn, parse_target_arn
+from streams.config_service import ConfigService
+from streams.delivery.authorizer import Authorizer
+from streams.delivery.jobs import Job, now_ms
+from streams.delivery.letters import Headers, dead_letter_headers
+from streams.delivery.offsets import PartitionOffsets
+from streams.delivery.rate import TokenBucket
+from streams.delivery.retries import TIERS_S, Outcome, backoff_s, tier_for
+from streams.delivery.sender import Sender
+from streams.metrics import (
+    DELIVERY_DEAD_LETTERS,
+    DELIVERY_FAILURES,
+    DELIVERY_LATENCY,
+    DELIVERY_RATE_WAIT_SECONDS,
+    DELIVERY_RATE_WAITS,
+    DELIVERY_REQUESTS,
+    DELIVERY_RETRIES_DUE,
+    DELIVERY_RETRIES_PARKED,
+    DELIVERY_RETRIES_WAITING,
+)
+from streams.secret_box import SecretBox
+from streams.settings import Settings
+from streams.subsystem import Subsystem
+from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
+
+log = logging.getLogger(__name__)
+
+LANE_CONCURRENCY = 32  # requests in flight per destination per worker
+LANE_SPILL = 512  # deliveries waiting in one lane past which new ones are parked instead
+MAX_IN_HAND = 8192  # records taken and not finished, all lanes together, before fetching pauses
+COMMIT_EVERY_S = 1.0
+SPILL_DELAY_MS = 1000
+PRODUCE_RETRY_S = 1.0
+
+
+@dataclass
+class Lane:
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(LANE_CONCURRENCY))
+    bucket: TokenBucket = field(default_factory=lambda: TokenBucket(1.0))
+    waiting: int = 0
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, service: DeliveryService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.service.commit(revoked)
+        for tp in revoked:
+            self.service.offsets.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            self.service.offsets.setdefault(tp, PartitionOffsets())
+        self.service.rebalanced()
+
+
+class DeliveryService(Subsystem):
+    def __init__(self, settings: Settings, config: ConfigService, **kwargs: Any) -> None:
+        super().__init__(requires=(config,), **kwargs)
+        self.settings = settings
+        self.config = config
+        self.topics = TopicNames(settings.topic_prefix)
+        self.retry_topics = {self.topics.retry(tier): tier for tier in TIERS_S}
+        self.sender = Sender(SecretBox(settings.secret_key), settings.allow_private_destinations,
+                             settings.delivery_timeout_s)
+        self.offsets: dict[TopicPartition, PartitionOffsets] = {}
+        self.lanes: dict[str, Lane] = {}
+        self.share = 1.0  # of every destination's rate limit this worker may use
+        self._paused: set[TopicPartition] = set()
+        self._ensured: set[str] = set()  # dead-letter topics known to exist
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self.authorizer: Authorizer | None = None
+
+    async def on_start(self) -> None:
+        settings = self.settings
+        await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
+            settings.kafka_bootstrap, {topic: {} for topic in self.retry_topics},
+            partitions=settings.partitions, replication=settings.replication))
+        await self.sender.start()
+        self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
+                                          enable_idempotence=True, max_request_size=16 * 1024 * 1024)
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, group_id=f"{settings.app_id}-delivery",
+            enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
+            client_id=f"{settings.app_id}-delivery")
+        self._consumer.subscribe([self.topics.deliveries, *self.retry_topics], listener=_Rebalance(self))
+        await self._consumer.start()
+        self.authorizer = Authorizer(self.config, self.sender, settings.write_timeout_s)
+        self.config.subscribe(self.authorizer.on_change)
+        self.add_future(self.authorizer.run())
+        self.add_future(self._consume())
+        self.add_future(self._commit_periodically())
+
+    async def on_stop(self) -> None:
+        await super().on_stop()
+        if self._consumer is not None:
+            await self.commit(set(self.offsets))
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        await self.sender.close()
+
+    # --- consuming ---------------------------------------------------------------------------
+    def rebalanced(self) -> None:
+        """This worker's share of each rate limit: its share of the group's partitions."""
+        assert self._consumer is not None
+        total = sum(len(self._consumer.partitions_for_topic(topic) or ())
+                    for topic in (self.topics.deliveries, *self.retry_topics))
+        self.share = min(1.0, len(self._consumer.assignment()) / total) if total else 1.0
+        self._paused &= self._consumer.assignment()
+        DELIVERY_RETRIES_WAITING.set(len(self._paused))
+        log.info("delivery: %d partitions assigned, %.0f%% of each destination's rate limit",
+                 len(self._consumer.assignment()), 100 * self.share)
+
+    @property
+    def in_hand(self) -> int:
+        return len(self._tasks)
+
+    async def _consume(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while not self.should_stop:
+            if self.in_hand >= MAX_IN_HAND:
+                await asyncio.sleep(0.05)
+                continue
+            batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            for tp, records in batches.items():
+                offsets = self.offsets.get(tp)
+                if offsets is None:
+                    continue  # revoked meanwhile; its new owner reads these again
+                for record in records:
+                    if tp.topic in self.retry_topics and self._hold_until_due(tp, record):
+                        break
+                    offsets.take(record.offset)
+                    task = asyncio.ensure_future(self._handle(tp, offsets, record))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    def _hold_until_due(self, tp: TopicPartition, record: ConsumerRecord) -> bool:
+        """Pause a retry partition whose next record is not due yet; a timer resumes it then."""
+        try:
+            due = Job.decode(record.value, record.timestamp).due_ms
+        except ValueError:
+            return False  # dead-lettered by _handle
+        wait_ms = due - now_ms()
+        if wait_ms <= 0:
+            DELIVERY_RETRIES_DUE.inc()
+            return False
+        assert self._consumer is not None
+        self._consumer.seek(tp, record.offset)
+        self._consumer.pause(tp)
+        self._paused.add(tp)
+        DELIVERY_RETRIES_WAITING.set(len(self._paused))
+        asyncio.get_running_loop().call_later(wait_ms / 1000, self._resume, tp)
+        return True
+
+    def _resume(self, tp: TopicPartition) -> None:
+        self._paused.discard(tp)
+        DELIVERY_RETRIES_WAITING.set(len(self._paused))
+        if self._consumer is not None and tp in self._consumer.assignment():
+            self._consumer.resume(tp)
+
+    async def _commit_periodically(self) -> None:
+        while not self.should_stop:
+            await asyncio.sleep(COMMIT_EVERY_S)
+            await self.commit(set(self.offsets))
+
+    async def commit(self, partitions: set[TopicPartition]) -> None:
+        if self._consumer is None:
+            return
+        points = {tp: offset for tp in partitions if tp in self.offsets
+                  and (offset := self.offsets[tp].committable()) is not None}
+        if not points:
+            return
+        try:
+            await self._consumer.commit(points)
+        except Exception as exc:  # a rebalance under way: the next commit (or the new owner) catches up
+            log.info("delivery: commit deferred (%s)", exc)
+
+    # --- one delivery ------------------------------------------------------------------------
+    async def _handle(self, tp: TopicPartition, offsets: PartitionOffsets, record: ConsumerRecord) -> None:
+        try:
+            await self._deliver(record.value, record.timestamp)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never leave a record in hand forever: log, and its offset moves on
+            log.exception("delivery: record %s@%d failed unexpectedly", tp, record.offset)
+        finally:
+            offsets.done(record.offset)
+
+    async def _deliver(self, value: bytes, timestamp_ms: int) -> None:
+        try:
+            job = Job.decode(value, timestamp_ms)
+            name = job.destination
+        except ValueError as exc:
+            error = [("busbar-error", str(exc).encode())]
+            await self._produce(self.topics.dlq("default"), value, None, error)
+            return
+        if now_ms() - job.timestamp_ms > job.max_age_ms:
+            await self._give_up(job, name, f"{job.record.get('last_error', 'not delivered')} "
+                                           f"(older than MaximumEventAgeInSeconds)", 0)
+            return
+        model = self.config.store.model
+        destination = model.api_destination(name)
+        if destination is None:
+            await self._give_up(job, name, f"API destination {name} does not exist", 0)
+            return
+        try:
+            connection_name, _ = parse_named_arn(str(destination.get("ConnectionArn")), "connection")
+            connection = model.connection(connection_name)
+        except ValueError:
+            connection = None
+        lane = self.lanes.setdefault(name, Lane())
+        if lane.waiting >= LANE_SPILL:
+            await self._park(job, now_ms() + SPILL_DELAY_MS)
+            return
+        lane.bucket.set_rate(float(destination.get("InvocationRateLimitPerSecond", 300)) * self.share)
+        lane.waiting += 1
+        try:
+            await lane.slots.acquire()
+        finally:
+            lane.waiting -= 1
+        try:
+            waited = await lane.bucket.take()
+            if waited:
+                DELIVERY_RATE_WAITS.labels(name).inc()
+                DELIVERY_RATE_WAIT_SECONDS.labels(name).inc(waited)
+            outcome = await self.sender.attempt(job.payload, job.target, destination, connection)
+        finally:
+            lane.slots.release()
+        if outcome.deauthorizes and connection is not None and self.authorizer is not None:
+            await self.authorizer.deauthorize(connection["Name"], connection.get("Secret", ""), outcome.error)
+        await self._settle(job, name, outcome)
+
+    async def _settle(self, job: Job, name: str, outcome: Outcome) -> None:
+        job.attempted(None if outcome.ok else outcome.error)
+        if outcome.seconds:
+            DELIVERY_LATENCY.labels(name).observe(outcome.seconds)
+        DELIVERY_REQUESTS.labels(name, "ok" if outcome.ok else "failed").inc()
+        if outcome.ok:
+            return
+        reason = str(outcome.status) if outcome.status else outcome.error.split(" (")[0].split(":")[0][:40]
+        DELIVERY_FAILURES.labels(name, reason).inc()
+        if not outcome.retriable:
+            await self._give_up(job, name, outcome.error, outcome.status)
+            return
+        if job.attempts >= job.max_attempts:
+            await self._give_up(job, name, f"{outcome.error} (MaximumRetryAttempts spent)", outcome.status)
+            return
+        due = now_ms() + int(1000 * backoff_s(job.attempts, outcome.retry_after_s))
+        if due - job.timestamp_ms > job.max_age_ms:
+            reason = f"{outcome.error} (MaximumEventAgeInSeconds passes before the next retry)"
+            await self._give_up(job, name, reason, outcome.status)
+            return
+        await self._park(job, due)
+
+    async def _park(self, job: Job, due_ms: int) -> None:
+        job.park(due_ms)
+        tier = tier_for((due_ms - now_ms()) / 1000)
+        await self._produce(self.topics.retry(tier), job.encode(), None, [])
+        DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
+
+    async def _give_up(self, job: Job, name: str, reason: str, status: int) -> None:
+        log.warning("delivery to API destination %s (rule %s/%s) given up after %d attempt(s): %s", name,
+                    job.record.get("bus"), job.record.get("rule"), job.attempts, reason)
+        DELIVERY_DEAD_LETTERS.labels(name).inc()
+        headers = dead_letter_headers(job, reason, status)
+        topic = self._dead_letter_topic(job)
+        if topic not in self._ensured:
+            settings = self.settings
+            await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
+                settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
+                replication=settings.replication))
+            self._ensured.add(topic)
+        await self._produce(topic, job.payload, None, headers)
+
+    def _dead_letter_topic(self, job: Job) -> str:
+        arn = (job.target.get("DeadLetterConfig") or {}).get("Arn")
+        if arn:
+            try:
+                ref = parse_target_arn(arn)
+                if ref.kind == "topic" and ref.cluster == LOCAL_CLUSTER:
+                    return ref.name
+            except ValueError:
+                pass
+            log.error("delivery: dead-letter ARN %s is not a topic of this cluster; using the bus DLQ", arn)
+        return self.topics.dlq(str(job.record.get("bus") or "default"))
+
+    async def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
+        """Until Kafka takes it: the record's offset must not be committed before."""
+        assert self._producer is not None
+        while True:
+            try:
+                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+                return
+            except Exception as exc:
+                if self.should_stop:
+                    raise
+                log.warning("delivery: writing to %s failed (%s); trying again", topic, exc)
+                await asyncio.sleep(PRODUCE_RETRY_S)

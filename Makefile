@@ -29,7 +29,7 @@ up: $(INSTALLED) $(JARS)
 test: $(INSTALLED) $(JARS)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n 4 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(INSTALLED) $(JARS)
 	$(BIN)/python bench/matcher.py

@@ -71,6 +71,8 @@ def create_app(settings: Settings) -> faust.App:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and
         # answers at once instead of waiting out its dead predecessor's session in that group.
+        # (Correlation's windows are a Faust table read by a Faust agent, which Faust starts itself
+        # once that group has settled; its feed, the subsystem here, needs none of it.)
         app.add_dependency(subsystem)
     _install_pages(app, settings, subsystems)
     return app

@@ -149,6 +149,6 @@ def test_put_events_obeys_the_bus_policy(policy_worker: WorkerProcess, owner: Ba
 
 def test_unserved_operations_still_answer_unknown_operation(owner: BaseClient) -> None:
     with pytest.raises(ClientError) as exc:
-        owner.list_connections()
+        owner.list_partner_event_sources(NamePrefix="aws.partner")
     assert exc.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "ListConnections" in exc.value.response["Error"]["Message"]
+    assert "ListPartnerEventSources" in exc.value.response["Error"]["Message"]

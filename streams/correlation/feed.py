@@ -87,10 +87,11 @@ class Feed:
         for message in messages:
             if message.error() is not None:
                 continue  # partition EOF and the like; the router reports real faults of a bus
-            bus = self._topics.bus_of(message.topic() or "")
+            found = self._topics.bus_of(message.topic() or "")
             value = message.value()
-            if bus is None or value is None:
+            if found is None or value is None:
                 continue
+            bus = found[0]
             try:
                 event = decode_json(value)
             except InvalidEnvelope:

@@ -34,10 +34,9 @@ from confluent_kafka import Producer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.brokers import kafka  # noqa: E402
 from bench.pipeline import cpu_seconds, percentile  # noqa: E402
-from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
-from streams.settings import Settings  # noqa: E402
 from tests.support import WorkerProcess  # noqa: E402
 
 BUS = "bench"
@@ -149,18 +148,8 @@ def main() -> None:
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     parser.add_argument("--quick", action="store_true", help="only the headline configuration")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="busbar-bench-api-") as tmp:
-        work = Path(tmp)
-        if args.kafka:
-            run(args.kafka, args, work)
-            return
-        port, controller_port = free_ports(2)
-        broker = EmbeddedKafka(work / "kafka", port, Settings.from_env().kafka_lib, controller_port=controller_port)
-        broker.start()
-        try:
-            run(broker.bootstrap, args, work)
-        finally:
-            broker.stop()
+    with tempfile.TemporaryDirectory(prefix="busbar-bench-api-") as tmp, kafka(args.kafka, Path(tmp)) as bootstrap:
+        run(bootstrap, args, Path(tmp))
 
 
 def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:

@@ -36,6 +36,7 @@ from confluent_kafka import Producer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.brokers import kafka  # noqa: E402
 from bench.pipeline import (  # noqa: E402
     ACCOUNT,
     BUS,
@@ -52,10 +53,8 @@ from bench.pipeline import (  # noqa: E402
     target_topic,
 )
 from streams.config_store import ConfigStore  # noqa: E402
-from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
 from streams.model import correlation_key  # noqa: E402
-from streams.settings import Settings  # noqa: E402
 from streams.topics import TopicNames, ensure_topics  # noqa: E402
 
 CORRELATIONS = 20
@@ -153,17 +152,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp:
         work = Path(tmp)
-        if args.kafka:
-            run(args.kafka, args, work)
-            return
-        port, controller_port = free_ports(2)
-        broker = EmbeddedKafka(work / "kafka", port, Settings.from_env().kafka_lib, controller_port=controller_port,
-                               partitions=PARTITIONS)
-        broker.start()
-        try:
-            run(broker.bootstrap, args, work)
-        finally:
-            broker.stop()
+        with kafka(args.kafka, work, PARTITIONS) as bootstrap:
+            run(bootstrap, args, work)
 
 
 def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:

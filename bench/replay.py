@@ -26,10 +26,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
+from bench.brokers import kafka  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
 from streams.replay.copier import PRODUCER_CONFIG, ReplayCopier  # noqa: E402
-from streams.settings import Settings  # noqa: E402
 from streams.topics import TopicNames, ensure_topics  # noqa: E402
 
 PARTITIONS = 4
@@ -113,19 +112,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="events archived, then replayed")
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     args = parser.parse_args()
-    if args.kafka:
-        run(args.kafka, args.events)
-        return
-    settings = Settings.from_env()
-    with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp:
-        port, controller_port = free_ports(2)
-        broker = EmbeddedKafka(Path(tmp) / "kafka", port, settings.kafka_lib, controller_port=controller_port,
-                               partitions=PARTITIONS)
-        broker.start()
-        try:
-            run(broker.bootstrap, args.events)
-        finally:
-            broker.stop()
+    with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp, kafka(args.kafka, Path(tmp), PARTITIONS) as bootstrap:
+        run(bootstrap, args.events)
 
 
 if __name__ == "__main__":

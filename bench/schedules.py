@@ -34,9 +34,9 @@ from confluent_kafka import Producer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.brokers import kafka  # noqa: E402
 from streams.arns import kafka_topic_arn  # noqa: E402
 from streams.config_store import ConfigStore  # noqa: E402
-from streams.embedded_kafka import EmbeddedKafka, free_ports  # noqa: E402
 from streams.model import Change, schedule_key  # noqa: E402
 from streams.scheduler.agenda import Due  # noqa: E402
 from streams.scheduler.clock import Clock  # noqa: E402
@@ -147,19 +147,8 @@ def main() -> None:
     parser.add_argument("--schedules", type=int, default=100_000)
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     args = parser.parse_args()
-    if args.kafka:
-        run(args.kafka, args.schedules)
-        return
-    settings = Settings.from_env()
-    with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp:
-        port, controller_port = free_ports(2)
-        broker = EmbeddedKafka(Path(tmp) / "kafka", port, settings.kafka_lib, controller_port=controller_port,
-                               partitions=PARTITIONS)
-        broker.start()
-        try:
-            run(broker.bootstrap, args.schedules)
-        finally:
-            broker.stop()
+    with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp, kafka(args.kafka, Path(tmp), PARTITIONS) as bootstrap:
+        run(bootstrap, args.schedules)
 
 
 if __name__ == "__main__":

@@ -194,23 +194,11 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def new_event(
-    *,
-    source: str,
-    detail_type: str,
-    detail: dict[str, Any],
-    resources: list[str] | None = None,
-    time: datetime | str | None = None,
-    account: str,
-    region: str,
-    event_id: str | None = None,
-) -> Event:
-    """A complete envelope with EventBridge's defaults filled in, as PutEvents creates it.
-
-    Validated here so a bad entry fails its own PutEvents entry instead of reaching the bus.
-    """
-    return new_event_record(source=source, detail_type=detail_type, detail=detail, resources=resources, time=time,
-                            account=account, region=region, event_id=event_id)[0]
+def new_event(**fields: Any) -> Event:
+    """A complete envelope with EventBridge's defaults filled in, as PutEvents creates it (the
+    fields are `new_event_record`'s). Validated here so a bad entry fails its own PutEvents
+    entry instead of reaching the bus."""
+    return new_event_record(**fields)[0]
 
 
 def new_event_record(

@@ -400,3 +400,18 @@ def test_a_rule_change_rebuilds_only_its_bus_off_the_routing_thread() -> None:
     assert len(destinations.landed("out-a")) == len(destinations.landed("out-a2")) == 1
     router.index.wait_built(5)
     assert router.index.buses[BUS].native is not None
+
+
+def test_a_scheduled_record_that_cannot_be_routed_goes_to_its_rules_bus_dlq() -> None:
+    destinations = FakeDestinations()
+    router = Router(destinations)
+    record = {"Name": "nightly", "EventBusName": BUS, "ScheduleExpression": "rate(1 day)", "State": "ENABLED",
+              "Targets": [{"Id": "t", "Arn": topic_arn("out"), "InputPath": "$.detail"}]}
+    router.index.apply(Change(rule_key(BUS, "nightly"), None, record))
+    router.index.wait_built(5)
+    bad = FakeMessage(TOPICS.scheduled, 0, 0, b"not json", f"{BUS}/nightly".encode(), None, int(time.time() * 1000))
+    router.dispatcher.dispatch([bad], int(time.time() * 1000))  # type: ignore[list-item]
+    router.settle()
+    (letter,) = destinations.landed(DLQ)
+    assert letter.value == b"not json"
+    assert "routing failed" in header(letter, "busbar-error")

@@ -166,7 +166,10 @@ class Dispatcher:
             return ()
 
     def _unroutable(self, batch: Batch, msg: Message, exc: Exception) -> None:
-        bus = self._bus(msg.topic())[0]
+        if msg.topic() == self._scheduled_topic:  # keyed <bus>/<rule>: the DLQ is that bus's
+            bus = (msg.key() or b"").decode(errors="replace").partition("/")[0]
+        else:
+            bus = self._bus(msg.topic())[0]
         log.error("bus %s: a record could not be routed (%r); it goes to the bus DLQ", bus, exc)
         self._outbox.dead_letter(batch, bus, REASON_ROUTING_FAILED, msg.value() or b"", msg.key(),
                                  msg.headers() or [], f"routing failed: {exc!r}"[:1000])

@@ -16,9 +16,7 @@ from typing import Any
 import orjson
 
 from streams.arns import parse_named_arn
-
-DEFAULT_MAX_RETRY_ATTEMPTS = 185
-DEFAULT_MAX_EVENT_AGE_S = 86_400
+from streams.retry_policy import TargetRetryPolicy
 
 
 def now_ms() -> int:
@@ -66,13 +64,11 @@ class Job:
     @property
     def max_attempts(self) -> int:
         """Attempts in all: the first and MaximumRetryAttempts retries."""
-        policy = self.target.get("RetryPolicy") or {}
-        return 1 + int(policy.get("MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS))
+        return 1 + TargetRetryPolicy.of(self.target.get("RetryPolicy")).retries
 
     @property
     def max_age_ms(self) -> int:
-        policy = self.target.get("RetryPolicy") or {}
-        return 1000 * int(policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S))
+        return 1000 * TargetRetryPolicy.of(self.target.get("RetryPolicy")).max_age_s
 
     def attempted(self, error: str | None) -> None:
         """Note one attempt (error None: it succeeded)."""

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streams.arns import TargetRef
+from streams.retry_policy import DEFAULT_MAX_EVENT_AGE_S, TargetRetryPolicy
 
 Headers = list[tuple[str, bytes]]
 
-# EventBridge's defaults and bounds for a target's RetryPolicy.
-DEFAULT_MAX_RETRY_ATTEMPTS = 185
-DEFAULT_MAX_EVENT_AGE_S = 86_400
 # Retries happen inline, and a retrying batch holds back the commit of every batch after it,
 # so a failing delivery is tried again at most INLINE_MAX_RETRIES times whatever the policy
 # allows, with exponential backoff (0.2 s, 0.4 s); each attempt is bounded by the sink's own
@@ -84,26 +82,13 @@ class RetryPolicy:
 
     @classmethod
     def of(cls, spec: Mapping[str, Any] | None) -> RetryPolicy:
-        """From a target's `RetryPolicy`; ValueError naming the member that is not a whole number
-        (the API refuses such a policy, but a record written by hand may still hold one)."""
-        spec = spec or {}
-        retries = _whole(spec, "MaximumRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)
-        age_s = _whole(spec, "MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S)
-        return cls(1 + min(retries, INLINE_MAX_RETRIES), 1000 * age_s)
+        """From a target's `RetryPolicy` (ValueError as TargetRetryPolicy.of raises it)."""
+        policy = TargetRetryPolicy.of(spec)
+        return cls(1 + min(policy.retries, INLINE_MAX_RETRIES), 1000 * policy.max_age_s)
 
     def retry(self, attempts: int) -> bool:
         """Whether a record that failed after `attempts` attempts gets another."""
         return attempts < self.max_attempts
-
-    def too_old(self, age_ms: int) -> bool:
-        return age_ms > self.max_age_ms
-
-
-def _whole(spec: Mapping[str, Any], member: str, default: int) -> int:
-    value = spec.get(member, default)
-    if type(value) is not int or value < 0:
-        raise ValueError(f"RetryPolicy.{member} is {value!r}, not a whole number")
-    return value
 
 
 def retry_backoff(round_: int) -> float:

@@ -133,14 +133,15 @@ class FunctionService(Subsystem):
                 if slots.locked():
                     FUNCTION_THROTTLES.labels(name).inc()
                 await slots.acquire()
-            task = asyncio.ensure_future(self._settle(name, function, slots, event, manual))
+            task = asyncio.ensure_future(self._settle(name, slots, event, manual))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _settle(self, name: str, function: Function | None, slots: asyncio.Semaphore | None,
-                      event: faust.EventT, stream: faust.StreamT) -> None:
+    async def _settle(self, name: str, slots: asyncio.Semaphore | None, event: faust.EventT,
+                      stream: faust.StreamT) -> None:
         try:
-            await self._handle(name, function, event.message.value, event.message.timestamp)
+            # Looked up once it has a slot: the function may have changed or gone while it waited.
+            await self._handle(name, self._catalog.get(name), event.message.value, event.message.timestamp)
         except asyncio.CancelledError:
             raise
         except Exception:  # never leave an event unacknowledged for good: log it; its offset moves on

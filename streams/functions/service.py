@@ -35,7 +35,6 @@ from confluent_kafka.admin import AdminClient
 
 from streams.arns import bus_arn, function_arn
 from streams.config_service import ConfigService
-from streams.delivery.jobs import Job, now_ms
 from streams.delivery.letters import Headers
 from streams.envelope import InvalidEnvelope
 from streams.function_definition import destination_bus
@@ -44,6 +43,7 @@ from streams.functions.context import LambdaContext
 from streams.functions.destinations import destination_event, invocation_record
 from streams.functions.invocation import Result, invoke
 from streams.functions.retries import Retries
+from streams.jobs import Job, now_ms
 from streams.metrics import (
     FUNCTION_DEAD_LETTERS,
     FUNCTION_DURATION,

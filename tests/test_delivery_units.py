@@ -18,15 +18,9 @@ from streams.delivery.letters import dead_letter_headers, delivery_from_letter
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
 from streams.delivery.requests import RequestError, build, endpoint_url, static_credentials
-from streams.delivery.retries import (
-    BACKOFF_MAX_S,
-    TIERS_S,
-    backoff_s,
-    parse_retry_after,
-    retriable_status,
-    tier_for,
-)
+from streams.delivery.retries import parse_retry_after, retriable_status
 from streams.jobs import Job
+from streams.retry_schedule import BACKOFF_MAX_S, TIERS_S, backoff_s, tier_for
 from streams.settings import Settings
 
 

@@ -33,7 +33,7 @@ from streams.delivery.kafka_deliverer import KafkaDeliverer
 from streams.delivery.letters import Headers, dead_letter_headers
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
-from streams.delivery.retries import TIERS_S, Outcome, backoff_s, tier_for
+from streams.delivery.retries import Outcome
 from streams.jobs import Job, now_ms
 from streams.metrics import (
     DELIVERY_DEAD_LETTERS,
@@ -46,6 +46,7 @@ from streams.metrics import (
     DELIVERY_RETRIES_PARKED,
     DELIVERY_RETRIES_WAITING,
 )
+from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
@@ -103,10 +104,7 @@ class DeliveryService(Subsystem):
         self._producer: AIOKafkaProducer | None = None
 
     async def on_start(self) -> None:
-        settings = self.settings
-        await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
-            settings.kafka_bootstrap, {topic: {} for topic in self.retry_topics},
-            partitions=settings.partitions, replication=settings.replication))
+        settings = self.settings  # the retry topics exist: `busbar worker` creates them first
         for deliverer in set(self.deliverers.values()):
             await deliverer.start()
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
@@ -243,7 +241,7 @@ class DeliveryService(Subsystem):
             return
         lane = self.lanes.setdefault(name, Lane())
         if lane.waiting >= LANE_SPILL:
-            await self._park(job, now_ms() + SPILL_DELAY_MS)
+            await self._park(job, job.park(now_ms() + SPILL_DELAY_MS))
             return
         lane.waiting += 1
         try:
@@ -274,19 +272,13 @@ class DeliveryService(Subsystem):
         if not outcome.retriable:
             await self._give_up(job, name, outcome.error, outcome.status)
             return
-        if job.attempts >= job.max_attempts:
-            await self._give_up(job, name, f"{outcome.error} (MaximumRetryAttempts spent)", outcome.status)
+        tier = job.retry_or_why_not(outcome.error, outcome.retry_after_s)
+        if isinstance(tier, str):
+            await self._give_up(job, name, tier, outcome.status)
             return
-        due = now_ms() + int(1000 * backoff_s(job.attempts, outcome.retry_after_s))
-        if due - job.timestamp_ms > job.max_age_ms:
-            reason = f"{outcome.error} (MaximumEventAgeInSeconds passes before the next retry)"
-            await self._give_up(job, name, reason, outcome.status)
-            return
-        await self._park(job, due)
+        await self._park(job, tier)
 
-    async def _park(self, job: Job, due_ms: int) -> None:
-        job.park(due_ms)
-        tier = tier_for((due_ms - now_ms()) / 1000)
+    async def _park(self, job: Job, tier: int) -> None:
         await self._produce(self.topics.retry(tier), job.encode(), None, [])
         DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
 

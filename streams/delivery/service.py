@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
@@ -30,7 +31,7 @@ from streams.config_service import ConfigService
 from streams.delivery.deliverer import Deliverer, Undeliverable
 from streams.delivery.http_deliverer import HttpDeliverer
 from streams.delivery.kafka_deliverer import KafkaDeliverer
-from streams.delivery.letters import Headers, dead_letter_headers
+from streams.delivery.letters import ERROR_MAX, Headers, dead_letter_headers
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
 from streams.delivery.retries import Outcome
@@ -208,21 +209,52 @@ class DeliveryService(Subsystem):
 
     # --- one delivery ------------------------------------------------------------------------
     async def _handle(self, tp: TopicPartition, offsets: PartitionOffsets, record: ConsumerRecord) -> None:
+        """A record's offset moves on only once it is delivered, parked or dead-lettered. Should
+        this worker stop midway (cancelled, or the fallback's own write given up on stopping),
+        the record stays in hand: not committed, so it is taken up again after a restart."""
         try:
             await self._deliver(record.value, record.timestamp)
         except asyncio.CancelledError:
             raise
-        except Exception:  # never leave a record in hand forever: log, and its offset moves on
+        except Exception as exc:  # a bug, or a record no check foresaw: its attempt failed, for that reason
             log.exception("delivery: record %s@%d failed unexpectedly", tp, record.offset)
-        finally:
-            offsets.done(record.offset)
+            await self._failed_unexpectedly(record.value, record.timestamp, f"failed unexpectedly: {exc!r}")
+        offsets.done(record.offset)
+
+    async def _failed_unexpectedly(self, value: bytes, timestamp_ms: int, reason: str) -> None:
+        """Counted as a failed attempt: parked for a retry as its RetryPolicy allows, then
+        dead-lettered with the reason. Should that fail too, the record goes to its bus's DLQ
+        as it came, with the reason."""
+        try:
+            job = Job.decode(value, timestamp_ms)
+            job.attempted(reason)
+            tier = job.retry_or_why_not(reason)
+            arn = str(job.target.get("Arn", ""))
+            if isinstance(tier, str):
+                await self._give_up(job, arn, tier, 0)
+            else:
+                await self._park(job, tier)
+        except Exception as exc:
+            if self.should_stop:
+                raise
+            log.exception("delivery: a record that failed unexpectedly could not be retried or dead-lettered")
+            await self._refuse(value, f"{reason}; then {exc!r}")
+
+    async def _refuse(self, value: bytes, reason: str) -> None:
+        """A record that cannot be a job at all, to its bus's DLQ (the default bus's when it names
+        none) as it came, with the reason."""
+        try:
+            bus = str(orjson.loads(value).get("bus") or "default")
+        except (ValueError, AttributeError):
+            bus = "default"
+        await self._ensure_dead_letter_topic(self.topics.dlq(bus))
+        await self._produce(self.topics.dlq(bus), value, None, [("busbar-error", reason[:ERROR_MAX].encode())])
 
     async def _deliver(self, value: bytes, timestamp_ms: int) -> None:
         try:
             job = Job.decode(value, timestamp_ms)
         except ValueError as exc:
-            error = [("busbar-error", str(exc).encode())]
-            await self._produce(self.topics.dlq("default"), value, None, error)
+            await self._refuse(value, str(exc))
             return
         arn = str(job.target.get("Arn", ""))
         try:
@@ -288,13 +320,16 @@ class DeliveryService(Subsystem):
         DELIVERY_DEAD_LETTERS.labels(name).inc()
         headers = dead_letter_headers(job, reason, status)
         topic = self._dead_letter_topic(job)
+        await self._ensure_dead_letter_topic(topic)
+        await self._produce(topic, job.payload, job.key, headers)
+
+    async def _ensure_dead_letter_topic(self, topic: str) -> None:
         if topic not in self._ensured:
             settings = self.settings
             await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
                 settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
                 replication=settings.replication))
             self._ensured.add(topic)
-        await self._produce(topic, job.payload, job.key, headers)
 
     def _dead_letter_topic(self, job: Job) -> str:
         arn = (job.target.get("DeadLetterConfig") or {}).get("Arn")

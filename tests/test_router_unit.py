@@ -1,7 +1,7 @@
-"""The router's dispatch, retry and dead-letter paths through fake sinks: no broker, milliseconds.
+"""The router's dispatch, parking and dead-letter paths through fake sinks: no broker, milliseconds.
 
 What only Kafka can show (acknowledgements, commits, rebalances) stays in the integration
-tests; these hold the router's own rules: what is retried and how often, where a failure ends
+tests; these hold the router's own rules: what is parked for a retry and as which job, where a failure ends
 and with which reason, EventBridge's one-hop rule, and that no record, however bad, stops
 routing or lets an offset be committed for a record that was never routed.
 """

@@ -92,14 +92,12 @@ def retry_backoff(round_: int) -> float:
 
 
 class Route(Protocol):
-    """What the retry and dead-letter path needs of a target (router/targets.py `Target`)."""
+    """What the parking and dead-letter path needs of a target (router/targets.py `Target`)."""
 
     bus: str
     arn: str
     labels: tuple[str, ...]  # bus, rule, target id: its metrics series
     headers: Headers  # on every record it sends
-    policy: RetryPolicy
-    sink: Sink | None  # None when it cannot be delivered to at all
     dead_letter: Sink | None  # its own dead-letter queue; None for the bus's
 
     def job(self, value: bytes, key: bytes | None, headers: Headers, timestamp_ms: int) -> Job:

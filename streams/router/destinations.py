@@ -14,7 +14,7 @@ from streams.topics import TopicNames
 
 class KafkaDestinations:
     """Every destination a worker has today is a Kafka topic on some cluster: a bus's topic,
-    a user's topic, or the queue of HTTP deliveries (`busbar.deliveries`)."""
+    a user's topic, the queue of HTTP deliveries (`busbar.deliveries`), or a retry topic."""
 
     def __init__(self, clusters: Clusters, topics: TopicNames) -> None:
         self._clusters = clusters

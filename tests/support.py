@@ -91,8 +91,9 @@ class WorkerProcess:
               until: Callable[[int, dict[str, Any]], None] | None = None) -> WorkerProcess:
         """Start the worker and wait until /health says 200; `until` sees every answer before."""
         self.log_path = log_dir / f"worker-{self.port}.log"
+        env = {"BUSBAR_DATA_DIR": str(log_dir / f"data-{self.port}"), **self.env()}
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env(),
+            self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env,
                                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -110,7 +110,8 @@ class KafkaEventSink:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.ident is not None:  # a worker that failed to start stops what it had not started
+            self._thread.join(5)
         self._producer.flush(5)
 
     def _poll(self) -> None:

@@ -55,13 +55,18 @@ def validate(operation: str, params: Any) -> dict[str, Any]:
     shape = operation_model(operation).input_shape
     if not isinstance(params, dict):
         raise SerializationException(f"the request body must be a JSON object, got {_json_type(params)}")
-    errors: list[str] = []
     if shape is not None:
-        _check(shape, params, "", errors)
+        check_shape(shape, params)
+    return params
+
+
+def check_shape(shape: Shape, params: dict[str, Any]) -> None:
+    """Any botocore input shape (Scheduler's rest-json ones too) checked as AWS checks it."""
+    errors: list[str] = []
+    _check(shape, params, "", errors)
     if errors:
         count = len(errors)
         raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors))
-    return params
 
 
 def _member_path(parent: str, name: str) -> str:

@@ -17,10 +17,11 @@ Measures, against the embedded Apache Kafka broker on this machine:
      --runs fresh workers (each a new consumer group, started where the first one's warm-up
      ended) route the same timed events: the median and the spread are printed. The CPU line
      covers the timed events only;
-  2. latency: put on the bus -> record on the target topic, p50/p99, at a steady 2,000 events/s;
+  2. latency: put on the bus -> record on the target topic, p50/p99, at a steady 2,000 events/s
+     (records of targets that shape their input are not timed: they lose the put time);
   3. the peer: what a Faust user writes first (an agent, a loop over the rules calling
-     `compile_pattern(...).matches`, `await topic.send(...)` per match) on a sample of the same
-     events, and the ratio.
+     `compile_pattern(...).matches`, shaping the input where a target asks, `await topic.send(...)`
+     per match) on a sample of the same events, and the ratio.
 `--profile` runs the router loop in this process under cProfile instead of in a worker and
 prints where the router thread's time goes (per workload; one run). `--archive` adds an archive of every event on the
 bus, to measure what archiving costs the router (one more match and produce per event).
@@ -132,6 +133,16 @@ def native_share(workload: Workload) -> float:
     return sum(answer is not None and (len(answer) < 3 or answer[2] is None) for answer in answers) / len(answers)
 
 
+def mixed_stamped(workload: Workload) -> Callable[[int, int], bytes]:
+    """The n-th mixed event carrying its put time (no rule names `sent_ns`, so it matches as before)."""
+    def stamped(n: int, sent_ns: int) -> bytes:
+        event = orjson.loads(workload.events[n % len(workload.events)])
+        event["detail"]["sent_ns"] = sent_ns
+        return orjson.dumps(event)
+
+    return stamped
+
+
 def put_events(bootstrap: str, topic: str, count: int, value_of: Callable[[int], bytes] = make_event) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000,
                          "queue.buffering.max.messages": 2_000_000, "compression.type": "none"})
@@ -194,8 +205,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure_latency(bootstrap: str, prefix: str, bus_topic: str, seconds: float) -> tuple[float, float, int]:
+def measure_latency(bootstrap: str, prefix: str, bus_topic: str, seconds: float,
+                    stamped: Callable[[int, int], bytes] = make_event) -> tuple[float, float, int]:
     """p50, p99 (ms) and count of put -> target-record latencies at LATENCY_RATE events/s.
+    `stamped(n, sent_ns)` is the n-th event put, carrying its put time in `detail.sent_ns`;
+    target records without it (a shaped input) are not counted.
 
     The probe's producer and consumer keep librdkafka's defaults, as a user's clients would.
     The first LATENCY_WARMUP_S at the same rate are not counted: a broker JVM a minute old
@@ -216,8 +230,10 @@ def measure_latency(bootstrap: str, prefix: str, bus_topic: str, seconds: float)
             first = consumer.poll(0.05)
             for msg in [first, *consumer.consume(1000, 0)] if first is not None else []:
                 if msg.error() is None:
-                    sent_ns = orjson.loads(msg.value())["detail"]["sent_ns"]
-                    if sent_ns >= counted_from_ns:
+                    record = orjson.loads(msg.value())
+                    detail = record.get("detail") if isinstance(record, dict) else None
+                    sent_ns = detail.get("sent_ns") if isinstance(detail, dict) else None
+                    if sent_ns is not None and sent_ns >= counted_from_ns:
                         latencies.append((time.monotonic_ns() - sent_ns) / 1e6)
 
     while not assigned.is_set():
@@ -231,7 +247,7 @@ def measure_latency(bootstrap: str, prefix: str, bus_topic: str, seconds: float)
     while (elapsed := time.monotonic() - started) < seconds + LATENCY_WARMUP_S:
         due = int(elapsed * LATENCY_RATE)
         while n < due:
-            producer.produce(bus_topic, make_event(n, time.monotonic_ns()), str(n).encode())
+            producer.produce(bus_topic, stamped(n, time.monotonic_ns()), str(n).encode())
             n += 1
         producer.poll(0)
         time.sleep(0.002)
@@ -387,7 +403,7 @@ def main() -> None:
     parser.add_argument("--archive", action="store_true", help="archive every event of the bus as well")
     parser.add_argument("--faust-baseline", nargs=4, metavar=("BOOTSTRAP", "PREFIX", "SAMPLE", "WORKLOAD"),
                         help=argparse.SUPPRESS)
-    parser.add_argument("--latency-probe", nargs=4, metavar=("BOOTSTRAP", "PREFIX", "SECONDS", "TOPIC"),
+    parser.add_argument("--latency-probe", nargs=5, metavar=("BOOTSTRAP", "PREFIX", "SECONDS", "TOPIC", "WORKLOAD"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.faust_baseline:
@@ -395,8 +411,10 @@ def main() -> None:
         faust_baseline_main(bootstrap, prefix, int(sample), workload)
         return
     if args.latency_probe:
-        bootstrap, prefix, seconds, topic = args.latency_probe
-        print("latency:", *measure_latency(bootstrap, prefix, topic, float(seconds)), flush=True)
+        bootstrap, prefix, seconds, topic, workload = args.latency_probe
+        stamped = make_event if workload == "flat" else mixed_stamped(mixed_workload(
+            MIXED_SEED, lambda i: "", events=MIXED_EVENTS, region=REGION, account=ACCOUNT))
+        print("latency:", *measure_latency(bootstrap, prefix, topic, float(seconds), stamped), flush=True)
         return
 
     if args.kafka:
@@ -439,8 +457,9 @@ class Outcome:
 
 
 def run(bootstrap: str, args: argparse.Namespace, work: Path, broker_pid: int | None) -> None:
-    outcomes = [outcome for workload in (("flat", "mixed") if args.workload == "both" else (args.workload,))
-                if (outcome := run_workload(workload, bootstrap, args, work, broker_pid)) is not None]
+    workloads = ("flat", "mixed") if args.workload == "both" else (args.workload,)
+    outcomes = [outcome for i, workload in enumerate(workloads)
+                if (outcome := run_workload(workload, bootstrap, args, work, broker_pid, i == 0)) is not None]
     if not outcomes:
         return
     parts = []
@@ -453,8 +472,9 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path, broker_pid: int | 
 
 
 def run_workload(workload: str, bootstrap: str, args: argparse.Namespace, work: Path,
-                 broker_pid: int | None) -> Outcome | None:
-    """Set one workload up on topics of its own and measure it; None when only profiling."""
+                 broker_pid: int | None, first: bool) -> Outcome | None:
+    """Set one workload up on topics of its own and measure it; None when only profiling.
+    The broker's own latency floor is measured in the first workload's run only."""
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     names = TopicNames(prefix)
     ensure_topics(bootstrap, {names.config: {"cleanup.policy": "compact"}, names.deliveries: {},
@@ -494,21 +514,22 @@ def run_workload(workload: str, bootstrap: str, args: argparse.Namespace, work: 
     latency: list[float] = []
 
     def probe_latency() -> None:
-        """Against the last timed worker, flat workload only (its events carry the put time)."""
-        # The same probe putting straight on a target topic: what the broker and clients alone cost
-        # on this machine right now, so the router's share of the figure below can be told apart.
-        # Run first, it also brings the broker's JIT to the small-request paths the probe uses.
-        floor50, floor99, _ = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds,
-                                         target_topic(prefix, 0))
-        print(f"broker floor (same probe, one hop, no router): p50 {floor50:.1f} ms, p99 {floor99:.1f} ms",
-              flush=True)
-        p50, p99, count = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds, names.bus(BUS))
-        print(f"latency at {LATENCY_RATE}/s for {args.latency_seconds:.0f}s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-              f"({count:,.0f} target records)", flush=True)
+        """Against the last timed worker."""
+        if first:
+            # The same probe putting straight on a target topic: what the broker and clients alone cost
+            # on this machine right now, so the router's share of the figure below can be told apart.
+            # Run first, it also brings the broker's JIT to the small-request paths the probe uses.
+            floor50, floor99, _ = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds,
+                                             target_topic(prefix, 0), "flat")
+            print(f"broker floor (same probe, one hop, no router): p50 {floor50:.1f} ms, p99 {floor99:.1f} ms",
+                  flush=True)
+        p50, p99, count = run_helper("--latency-probe", bootstrap, prefix, args.latency_seconds, names.bus(BUS),
+                                     workload)
+        print(f"latency ({workload}) at {LATENCY_RATE}/s for {args.latency_seconds:.0f}s: p50 {p50:.1f} ms, "
+              f"p99 {p99:.1f} ms ({count:,.0f} target records)", flush=True)
         latency.append(p99)
 
-    runs = timed_runs(bootstrap, prefix, work, total, warmup, args.runs, broker_pid,
-                      probe_latency if workload == "flat" else None)
+    runs = timed_runs(bootstrap, prefix, work, total, warmup, args.runs, broker_pid, probe_latency)
     rates = sorted(timed.rate for timed in runs)
     print(f"throughput ({workload}): median {statistics.median(rates):,.0f} routed input events/s over {len(runs)} "
           f"run(s), spread {rates[0]:,.0f}-{rates[-1]:,.0f} (runs: {', '.join(f'{r.rate:,.0f}' for r in runs)}), "

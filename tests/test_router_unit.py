@@ -300,6 +300,29 @@ def test_input_that_cannot_be_shaped_or_is_too_large_is_dead_lettered_with_the_e
     assert router.committed == {(BUS_TOPIC, 0): 2}
 
 
+def test_shaped_targets_of_one_event_each_get_their_input_with_the_records_ingestion_second() -> None:
+    destinations = FakeDestinations()
+    router = Router(destinations)
+    template = '{"id": <id>, "at": <aws.events.event.ingestion-time>, "rule": "<aws.events.rule-name>"}'
+    put_rule(router, "r", {"source": ["app"]}, [
+        {"Id": "a", "Arn": topic_arn("a"), "InputTransformer": {"InputPathsMap": {"id": "$.id"},
+                                                                "InputTemplate": template}},
+        {"Id": "b", "Arn": topic_arn("b"), "InputPath": "$.detail.n"},
+        {"Id": "c", "Arn": topic_arn("c")},
+    ])
+    second = int(time.time()) - 5
+    times = [second * 1000 + 1, second * 1000 + 999, second * 1000 + 1000]  # the last one a second later
+    events = [event_bytes(detail={"n": n}) for n in range(3)]
+    for value, timestamp_ms in zip(events, times, strict=True):
+        route(router, [value], timestamp_ms=timestamp_ms)
+    stamps = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t // 1000)) for t in times]
+    assert [orjson.loads(s.value) for s in destinations.landed("a")] == [
+        {"id": orjson.loads(value)["id"], "at": at, "rule": "r"} for value, at in zip(events, stamps, strict=True)]
+    assert stamps[0] == stamps[1] != stamps[2]
+    assert [s.value for s in destinations.landed("b")] == [b"0", b"1", b"2"]
+    assert [s.value for s in destinations.landed("c")] == events
+
+
 class Exploding(Exception):
     pass
 

@@ -4,16 +4,22 @@ One `EnvelopeMatcher.route(raw)` call per bus record parses the record, checks t
 plainly valid envelope and returns the rules it matches, without building a Python dict of
 the event: in Python, decoding, validating and matching were about two thirds of the
 router's CPU per event. The Python pattern engine stays the reference and the fallback.
-Rules are compiled and validated there, and handed over here already compiled. A record
-the native side cannot decide exactly as Python would (invalid, or needing Unicode case
-folding, CIDR parsing, big-number comparison or the array rule) comes back as None and takes
-the Python path, so the two can differ in speed only, never in outcome
+Rules are compiled and validated there, and handed over here already compiled, with what the
+native side needs to decide as Python does: each path's place in event-ruler's field order
+(for the array rule) and Python's own lower-case mapping (for equals-ignore-case). Every operator
+family and event shape is decided natively. A record that is no plainly valid envelope comes
+back as None and takes the Python path whole (to be dead-lettered with the reason); where a
+single test cannot be decided natively (ignore-case on text with a capital sigma, whose lower
+case depends on its neighbours), `route` still decides every other rule and names the few
+Python must check on that event. So the two can differ in speed only, never in outcome
 (tests/test_native_matcher.py holds them equal).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable, Iterable
+from functools import cache
 from typing import Any
 
 from busbar_native import EnvelopeMatcher
@@ -22,6 +28,7 @@ from streams.envelope import FIELDS, MAX_EVENT_BYTES
 from streams.patterns import EventPattern
 from streams.patterns import predicates as pr
 from streams.patterns.compiler import Condition
+from streams.patterns.consistency import ruler_key
 from streams.patterns.numeric import MAX_NUMBER, MIN_NUMBER, SCALE
 
 __all__ = ["EnvelopeMatcher", "build_matcher"]
@@ -53,8 +60,22 @@ def build_matcher(rules: Iterable[tuple[Hashable, EventPattern]]) -> EnvelopeMat
                     encoded.append((slot, [encode_predicate(p) for p in condition.predicates]))
                 numbers.append(found)
             branches.append((number, numbers))
+    order = {key: rank for rank, key in enumerate(sorted({ruler_key(path) for path in paths}))}
     return EnvelopeMatcher([list(path) for path in paths], encoded, branches, ids, strict, MAX_EVENT_BYTES,
-                           list(FIELDS), (MIN_NUMBER, MAX_NUMBER, SCALE))
+                           list(FIELDS), (MIN_NUMBER, MAX_NUMBER, SCALE), [order[ruler_key(p)] for p in paths],
+                           lowercase_table())
+
+
+@cache
+def lowercase_table() -> list[tuple[str, str]]:
+    """Every code point whose `str.lower()` is not itself, with that lower case.
+
+    equals-ignore-case compares `value.lower()`, by this interpreter's Unicode tables; the native
+    side lower-cases by this table rather than by Rust's own (another Unicode version, maybe).
+    Built once per process, in about a tenth of a second.
+    """
+    chars = (chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    return [(c, low) for c in chars if (low := c.lower()) != c]
 
 
 def encode_predicate(p: pr.Predicate) -> tuple[Any, ...]:
@@ -64,7 +85,7 @@ def encode_predicate(p: pr.Predicate) -> tuple[Any, ...]:
         return ("str", p.value)  # type: ignore[attr-defined]
     if t is pr.ExactNumber:
         key = p.key  # type: ignore[attr-defined]
-        return ("num", key) if type(key) is int else ("bignum",)
+        return ("num", key) if type(key) is int else ("bignum", *_big_number(key[1]))
     if t is pr.ExactLiteral:
         return ("lit", p.value)  # type: ignore[attr-defined]
     if t is pr.Prefix or t is pr.Suffix:
@@ -76,7 +97,7 @@ def encode_predicate(p: pr.Predicate) -> tuple[Any, ...]:
     if t is pr.NumericRange:
         return ("range", p.low, p.high)  # type: ignore[attr-defined]
     if t is pr.Cidr:
-        return ("cidr",)
+        return ("cidr", p.version, p.prefixlen, p.network)  # type: ignore[attr-defined]
     if t is pr.Exists:
         return ("exists",)
     if t is pr.Absent:
@@ -84,3 +105,20 @@ def encode_predicate(p: pr.Predicate) -> tuple[Any, ...]:
     if t is pr.AnythingBut:
         return ("anything-but", [encode_predicate(x) for x in p.excluded])  # type: ignore[attr-defined]
     raise TypeError(f"no native form for predicate {p!r}")
+
+
+_I128 = 2**127
+
+
+def _big_number(value: int | float) -> tuple[int | None, float | None]:
+    """A number outside the numeric range as native/src/pred.rs `Big` holds it: the integer it
+    equals (when one fits in 128 bits) and the float it equals (when it is one)."""
+    if type(value) is float:
+        whole = value.is_integer() and -_I128 <= value < _I128
+        return (int(value) if whole else None), value
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = None
+    exact = as_float if as_float is not None and as_float == value else None
+    return (value if -_I128 <= value < _I128 else None), exact  # type: ignore[return-value]

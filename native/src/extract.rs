@@ -88,29 +88,40 @@ pub struct Event<'de> {
     pub id: Option<Cow<'de, str>>,
     /// Leaf values per slot.
     pub values: Vec<Vec<Value<'de>>>,
-    /// Contexts as (parent context, array number, element index); context 0 is outside any array.
-    /// A context is the chain of array elements from the root to a value (flatten.py `Context`).
-    pub contexts: Vec<(u32, u32, u32)>,
     /// Whether the array rule may matter (flatten.py `collect`'s flag): objects inside an array
     /// below which rules use several paths, or any path when `strict`.
     pub arrays_matter: bool,
 }
 
+/// Buffers kept from record to record, so reading one allocates only its values.
+#[derive(Default)]
+pub struct Scratch {
+    /// Contexts as (parent context, array number, element index); context 0 is outside any array.
+    /// A context is the chain of array elements from the root to a value (flatten.py `Context`).
+    pub contexts: Vec<(u32, u32, u32)>,
+    /// Every value pushed and flag raised, in order, as (slot, position) or (FLAG, flag number):
+    /// what one key's value brought in is a run of it, undone when the key comes again.
+    log: Vec<(u32, u32)>,
+    flags: Vec<bool>,
+}
+
 /// Reads a record; None when it is no plainly valid envelope (Python decides it).
 /// Every string is parsed (see Skip), and serde_json checks the UTF-8 of each string it
 /// parses, so the whole record is checked as orjson checks it, in the same pass.
-pub fn read<'de>(raw: &'de [u8], trie: &PathTrie, strict: bool, slots: usize) -> Option<Event<'de>> {
+pub fn read<'de>(raw: &'de [u8], trie: &PathTrie, strict: bool, slots: usize, scratch: &mut Scratch) -> Option<Event<'de>> {
+    scratch.contexts.clear();
+    scratch.contexts.push((0, 0, 0));
+    scratch.log.clear();
+    scratch.flags.clear();
     let mut de = serde_json::Deserializer::from_slice(raw);
     let mut ctx = Ctx {
         trie,
         strict,
         values: (0..slots).map(|_| Vec::new()).collect(),
-        contexts: vec![(0, 0, 0)],
+        scratch,
         arrays: 0,
-        log: Vec::new(),
-        flags: Vec::new(),
         dead: false,
-        keys: Vec::new(),
+        keys: Vec::with_capacity(16),
     };
     let id = (&mut de).deserialize_map(Top { ctx: &mut ctx }).ok()?;
     de.end().ok()?;
@@ -119,8 +130,8 @@ pub fn read<'de>(raw: &'de [u8], trie: &PathTrie, strict: bool, slots: usize) ->
             values.retain(|v| v.ctx != DEAD);
         }
     }
-    let arrays_matter = ctx.flags.iter().any(|&raised| raised);
-    Some(Event { id, values: ctx.values, contexts: ctx.contexts, arrays_matter })
+    let arrays_matter = ctx.scratch.flags.iter().any(|&raised| raised);
+    Some(Event { id, values: ctx.values, arrays_matter })
 }
 
 struct Ctx<'t, 'de> {
@@ -128,14 +139,10 @@ struct Ctx<'t, 'de> {
     /// Some branch names a path twice, so the array rule applies even below one used path.
     strict: bool,
     values: Vec<Vec<Value<'de>>>,
-    contexts: Vec<(u32, u32, u32)>,
+    scratch: &'t mut Scratch,
     arrays: u32,
-    /// Every value pushed and flag raised, in order, as (slot, position) or (FLAG, flag number):
-    /// what one key's value brought in is a run of it, undone when the key comes again.
-    log: Vec<(u32, u32)>,
-    flags: Vec<bool>,
     dead: bool,
-    /// The keys of the objects being read that reached a used path, with their runs of `log`:
+    /// The keys of the objects being read that reached a used path, with their runs of the log:
     /// each object owns the entries from where it started.
     keys: Vec<(Cow<'de, str>, usize, usize)>,
 }
@@ -145,22 +152,22 @@ impl<'de> Ctx<'_, 'de> {
         if node != NONE {
             if let Some(slot) = self.trie.nodes[node as usize].slot {
                 let values = &mut self.values[slot as usize];
-                self.log.push((slot, values.len() as u32));
+                self.scratch.log.push((slot, values.len() as u32));
                 values.push(Value { leaf: leaf(), ctx });
             }
         }
     }
 
     fn flag(&mut self) {
-        self.log.push((FLAG, self.flags.len() as u32));
-        self.flags.push(true);
+        self.scratch.log.push((FLAG, self.scratch.flags.len() as u32));
+        self.scratch.flags.push(true);
     }
 
     /// Undoes what a key's earlier value brought in.
     fn forget(&mut self, from: usize, to: usize) {
-        for &(slot, at) in &self.log[from..to] {
+        for &(slot, at) in &self.scratch.log[from..to] {
             if slot == FLAG {
-                self.flags[at as usize] = false;
+                self.scratch.flags[at as usize] = false;
             } else {
                 self.values[slot as usize][at as usize].ctx = DEAD;
                 self.dead = true;
@@ -171,7 +178,7 @@ impl<'de> Ctx<'_, 'de> {
     /// The key of the object whose keys start at `base` is read from here to the log's end:
     /// when the object had it before, the earlier value no longer counts.
     fn keep_last(&mut self, base: usize, key: Cow<'de, str>, start: usize) {
-        let end = self.log.len();
+        let end = self.scratch.log.len();
         if let Some(i) = self.keys[base..].iter().position(|(k, _, _)| *k == key) {
             let (_, from, to) = self.keys[base + i];
             self.forget(from, to);
@@ -246,7 +253,7 @@ impl<'de> Visitor<'de> for Top<'_, '_, 'de> {
             let field = field_number(&key).ok_or_else(undecided)?;
             present |= 1 << field;
             let node = root.children.get(&*key).copied().unwrap_or(NONE);
-            let start = ctx.log.len();
+            let start = ctx.scratch.log.len();
             let seen = map.next_value_seed(At { ctx: &mut *ctx, node, here: 0, element: None })?;
             ctx.keep_last(0, key, start);
             let ok = match (field, seen) {
@@ -331,8 +338,9 @@ impl<'de> At<'_, '_, 'de> {
     fn inner(&mut self) -> u32 {
         match self.element {
             Some((array, index)) if self.node != NONE => {
-                self.ctx.contexts.push((self.here, array, index));
-                (self.ctx.contexts.len() - 1) as u32
+                let contexts = &mut self.ctx.scratch.contexts;
+                contexts.push((self.here, array, index));
+                (contexts.len() - 1) as u32
             }
             _ => self.here,
         }
@@ -414,7 +422,7 @@ impl<'de> Visitor<'de> for At<'_, '_, 'de> {
             };
             match child {
                 Some(child) => {
-                    let start = ctx.log.len();
+                    let start = ctx.scratch.log.len();
                     map.next_value_seed(At { ctx: &mut *ctx, node: child, here, element: None })?;
                     ctx.keep_last(base, key, start);
                 }

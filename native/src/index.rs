@@ -14,7 +14,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::extract::{Event, Value};
+use crate::extract::{Event, Scratch, Value};
 use crate::fold::Fold;
 use crate::pred::{Leaf, Pred};
 
@@ -161,19 +161,19 @@ impl Index {
     }
 
     /// The rules the event matches and those left to Python.
-    pub fn decide(&mut self, event: &Event, fold: &Fold) -> Outcome {
+    pub fn decide(&mut self, event: &Event, scratch: &Scratch, fold: &Fold, out: &mut Outcome) {
         let epoch = self.next_epoch();
-        let mut out = Outcome::default();
+        out.matched.clear();
+        out.unsure.clear();
         self.unsure.clear();
         if event.arrays_matter {
-            self.walk_arrays(event, fold, epoch, &mut out.matched);
+            self.walk_arrays(event, &scratch.contexts, fold, epoch, &mut out.matched);
         } else {
             self.walk(&event.values, fold, epoch, &mut out.matched);
         }
         if !self.unsure.is_empty() {
             self.unsure_rules(epoch, &mut out.unsure);
         }
-        out
     }
 
     /// Every rule whose trie path the event's values lead to (the array rule not applying).
@@ -205,8 +205,8 @@ impl Index {
     }
 
     /// The walk with the array rule: a state is a node and the array elements used so far.
-    fn walk_arrays(&mut self, event: &Event, fold: &Fold, epoch: u32, out: &mut Vec<u32>) {
-        let chains = chains(&event.contexts);
+    fn walk_arrays(&mut self, event: &Event, contexts: &[(u32, u32, u32)], fold: &Fold, epoch: u32, out: &mut Vec<u32>) {
+        let chains = chains(contexts);
         let fits = |ctx: u32, chosen: &[Choice]| chosen.iter().all(|&(_, other)| compatible(&chains, ctx, other));
         let Index { nodes, ranks, rule_stamps, hits, unsure, .. } = self;
         let mut stack: Vec<(u32, Vec<Choice>)> = vec![(0, Vec::new())];

@@ -21,9 +21,9 @@ mod ip;
 mod pred;
 mod time;
 
-use extract::PathTrie;
+use extract::{PathTrie, Scratch};
 use fold::Fold;
-use index::{Condition, Index};
+use index::{Condition, Index, Outcome};
 use pred::{Big, Lit, Pred};
 
 #[pyclass(module = "busbar_native")]
@@ -35,6 +35,8 @@ struct EnvelopeMatcher {
     slots: usize,
     index: Index,
     fold: Fold,
+    scratch: Scratch,
+    outcome: Outcome,
     rules: Vec<Py<PyAny>>,
 }
 
@@ -106,6 +108,8 @@ impl EnvelopeMatcher {
             slots: paths.len(),
             index: Index::new(&conditions, &branches, rules.len(), ranks),
             fold: Fold::new(lowercase.unwrap_or_default()),
+            scratch: Scratch::default(),
+            outcome: Outcome::default(),
             rules,
         })
     }
@@ -118,8 +122,11 @@ impl EnvelopeMatcher {
         if raw.len() > self.max_bytes {
             return Ok(None);
         }
-        let Some(event) = extract::read(raw, &self.trie, self.strict, self.slots) else { return Ok(None) };
-        let outcome = self.index.decide(&event, &self.fold);
+        let Some(event) = extract::read(raw, &self.trie, self.strict, self.slots, &mut self.scratch) else {
+            return Ok(None);
+        };
+        self.index.decide(&event, &self.scratch, &self.fold, &mut self.outcome);
+        let outcome = &self.outcome;
         let id = match &event.id {
             Some(id) => PyBytes::new(py, id.as_bytes()).into_any(),
             None => py.None().into_bound(py),

@@ -49,10 +49,12 @@ impl EnvelopeMatcher {
     /// this module decides by; it refuses to build when Python's differ from its own.
     /// ranks: per path, its place in event-ruler's field order (consistency.ruler_key), which
     /// the array rule for `exists: false` follows. lowercase: (code point, its `str.lower()`)
-    /// for every code point Python lower-cases (fold.rs).
+    /// for every code point Python lower-cases; sigma: (case-ignorable, other cased) code point
+    /// ranges, for capital sigma (fold.rs). Without them, rules testing non-ASCII text under
+    /// ignore-case are left to Python for the events that have such text.
     #[new]
     #[pyo3(signature = (paths, conditions, branches, rules, strict, max_bytes, fields=None, numbers=None,
-                        ranks=None, lowercase=None))]
+                        ranks=None, lowercase=None, sigma=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         paths: Vec<Vec<String>>,
@@ -65,6 +67,7 @@ impl EnvelopeMatcher {
         numbers: Option<(i64, i64, i64)>,
         ranks: Option<Vec<u32>>,
         lowercase: Option<Vec<(char, String)>>,
+        sigma: Option<(fold::Ranges, fold::Ranges)>,
     ) -> PyResult<Self> {
         if let Some(fields) = fields {
             let known = fields.iter().enumerate().all(|(i, f)| extract::field_number(f) == Some(i));
@@ -107,7 +110,7 @@ impl EnvelopeMatcher {
             max_bytes,
             slots: paths.len(),
             index: Index::new(&conditions, &branches, rules.len(), ranks),
-            fold: Fold::new(lowercase.unwrap_or_default()),
+            fold: Fold::new(lowercase, sigma),
             scratch: Scratch::default(),
             outcome: Outcome::default(),
             rules,

@@ -3,9 +3,10 @@
 //! The reference semantics are `streams/patterns/predicates.py`, and each test here decides as
 //! that one does: numbers outside EventBridge's numeric range compare by exact value (as Python
 //! compares an int with a float), `cidr` reads addresses as inet_pton does (ip.rs), and
-//! ignore-case lower-cases text as `str.lower()` does (fold.rs). The one test that can still
-//! answer `Undecided` is ignore-case on text with a capital sigma: the walk then leaves the rules
-//! behind that test to Python (index.rs), so the fast path may defer a rule, never disagree.
+//! ignore-case lower-cases text as `str.lower()` does (fold.rs). The one test that can answer
+//! `Undecided` is ignore-case on non-ASCII text in a matcher built without Python's case tables:
+//! the walk then leaves the rules behind that test to Python (index.rs), so the fast path may
+//! defer a rule, never disagree.
 
 use std::borrow::Cow;
 

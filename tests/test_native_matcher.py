@@ -184,6 +184,34 @@ def test_native_agrees_on_every_operator_family_and_event_shape(
         assert assert_agrees(ruleset, matcher, raw) or python_answer(ruleset, raw) is None
 
 
+# Arrays of objects over a tiny vocabulary, nested and in arrays of arrays, with rules asking for
+# two or three fields at once: whether they sit in one element decides most matches here.
+element = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.sampled_from([1, 2, "x", [1, 2]]), max_size=3)
+elements = st.lists(st.one_of(element, st.lists(element, max_size=2),
+                              st.builds(lambda e, sub: {**e, "sub": sub}, element, st.lists(element, max_size=2))),
+                    min_size=1, max_size=4)
+element_rule = st.dictionaries(st.sampled_from(["a", "b", "c"]),
+                               st.lists(st.sampled_from([1, 2, "x", {"exists": False}, {"exists": True},
+                                                         {"anything-but": 1}]), min_size=1, max_size=2),
+                               min_size=2, max_size=3)
+array_rule = st.one_of(
+    element_rule.map(lambda r: {"items": r}),
+    st.builds(lambda r, sub: {"items": {**r, "sub": sub}}, element_rule, element_rule),
+    st.builds(lambda r, alts: {"items": r, "$or": [{"items": a} for a in alts]}, element_rule,
+              st.lists(element_rule, min_size=2, max_size=2)),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(array_rule, min_size=1, max_size=4), samples=st.lists(elements, min_size=1, max_size=4))
+def test_native_applies_the_array_rule_as_python_does(rules: list[dict[str, Any]],
+                                                      samples: list[list[Any]]) -> None:
+    ruleset = ruleset_of([{"detail": p} for p in rules])
+    matcher = build_matcher(ruleset.items())
+    for items in samples:
+        assert assert_agrees(ruleset, matcher, orjson.dumps(envelope({"items": items})))
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(st.text(max_size=8), st.sampled_from(TEXT), st.text(alphabet=GREEK, max_size=8)),
        pattern=st.sampled_from(TEXT))

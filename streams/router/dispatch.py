@@ -97,7 +97,9 @@ class Dispatcher:
                         event_id, matched, unsure = decided
                         if unsure is not None:  # the few rules left to Python, checked on this event alone
                             event = self._decode(batch, bus, msg, raw)
-                            checked = self._match(batch, rules, bus, msg, event, unsure) if event is not None else None  # type: ignore[arg-type]
+                            if event is None:
+                                continue
+                            checked = self._match(batch, rules, bus, msg, event, unsure)  # type: ignore[arg-type]
                             if checked is None:
                                 continue
                             matched = (*matched, *checked)

@@ -26,6 +26,7 @@ from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.embedded_kafka import spawn, stop_process
 from streams.health import KafkaProbe, health_report
+from streams.heap import settle_garbage_collector
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
 from streams.settings import Settings
@@ -60,6 +61,7 @@ async def serve(settings: Settings) -> None:
     runner = web.AppRunner(app, access_log=None)
     try:
         await server.start()  # starts the config service first: the API requires it
+        settle_garbage_collector()
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port, reuse_port=True).start()
         await stop.wait()

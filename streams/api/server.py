@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import uuid
 from typing import Any
 
 import faust
@@ -39,6 +38,7 @@ from streams.api.operations.common import Context
 from streams.api.operations.events import KafkaEventSink
 from streams.api.scheduler import SchedulerApi
 from streams.config_service import ConfigService
+from streams.event_ids import new_id
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
@@ -70,7 +70,7 @@ class ApiServer(Subsystem):
         await asyncio.get_running_loop().run_in_executor(None, self.sink.stop)
 
     async def handle(self, request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_id()
         operation = request.headers.get("X-Amz-Target", "?")
         try:
             body = await self.read_body(request)
@@ -106,6 +106,8 @@ class ApiServer(Subsystem):
     async def ready_or_refuse(self) -> None:
         """Requests may arrive before the config is loaded; answering them from an empty model
         would report existing buses and rules as missing."""
+        if self.is_ready:  # the common case, without wait_ready's task and timer per request
+            return
         try:
             await self.wait_ready(READY_TIMEOUT_S)
         except TimeoutError:

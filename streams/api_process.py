@@ -64,6 +64,7 @@ async def serve(settings: Settings) -> None:
         settle_garbage_collector()
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port, reuse_port=True).start()
+        print(f"busbar api: process {os.getpid()} serving http://{settings.host}:{settings.port}", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()  # closes the socket first, so the kernel sends new connections elsewhere

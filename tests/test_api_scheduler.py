@@ -143,6 +143,8 @@ def test_create_and_missing_errors(scheduler: BaseClient, group: str) -> None:
     ({"Target": {"Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f", "RoleArn": ROLE}},
      "Target.Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f': busbar cannot deliver to the lambda service"),
     ({"Target": {"Arn": "not-an-arn", "RoleArn": ROLE}}, "Target.Arn: 'not-an-arn' is not a valid ARN"),
+    ({"Target": {"Arn": QUEUE, "RoleArn": ROLE, "DeadLetterConfig": {"Arn": BUS}}},
+     "at 'target.deadLetterConfig.arn' failed to satisfy constraint"),
     ({"Target": {"Arn": BUS, "RoleArn": ROLE, "Input": "{not json"}}, "Target.Input must be well-formed JSON"),
     ({"Target": {"Arn": QUEUE, "RoleArn": "role"}}, "at 'target.roleArn' failed to satisfy constraint"),
     ({"StartDate": datetime(2031, 1, 1, tzinfo=UTC), "EndDate": datetime(2030, 1, 1, tzinfo=UTC)},

@@ -14,7 +14,10 @@ check; a topic of its own costs the router one comparison per run of records.
 
 Scheduler schedules write their target's record directly (a bus topic, or the Kafka topic an
 SQS/SNS/Kinesis/Firehose or Kafka ARN maps to), so the firing and the state that records it
-commit together.
+commit together. An HTTP target (an API destination ARN) is never called from the firing
+transaction: the firing writes a delivery job to the deliveries topic, the same record the
+router writes for a rule's HTTP target, and the delivery service sends it, retrying by the
+target's RetryPolicy and dead-lettering to its DeadLetterConfig.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ Headers = list[tuple[str, bytes]]
 # Namespace of firing ids: an id is derived from the schedule and the scheduled time, so a
 # consumer can de-duplicate on it even across the router's at-least-once delivery.
 FIRING_IDS = uuid.UUID("5c1e6a0e-3b7e-4f0a-9a63-6b7573626172")
+# What a delivery job keeps of a Scheduler target: where it goes and how failures are handled.
+JOB_TARGET = ("Arn", "RetryPolicy", "DeadLetterConfig")
 CONTEXT_ATTRIBUTES = ("<aws.scheduler.schedule-arn>", "<aws.scheduler.scheduled-time>",
                       "<aws.scheduler.execution-id>", "<aws.scheduler.attempt-number>")
 
@@ -75,6 +80,7 @@ class Plan:
     delete_after: bool = False
     dead_letter_topic: str | None = None
     error: str | None = None
+    job_target: Mapping[str, Any] | None = None  # a target the delivery service serves: firings write jobs
 
     def offset(self, scheduled: float) -> float:
         """A flexible window's delay for one firing: random-looking but the same on every
@@ -86,6 +92,16 @@ class Plan:
 
     def firing_id(self, scheduled: float) -> str:
         return str(uuid.uuid5(FIRING_IDS, f"{self.id}@{scheduled}"))
+
+    def record(self, scheduled: float, timestamp_ms: int) -> bytes:
+        """What a firing writes to `topic`: its payload, or a delivery job carrying it.
+        `timestamp_ms` (the scheduled time on the real clock) is what the job's
+        MaximumEventAgeInSeconds counts from, as Scheduler counts from the scheduled time."""
+        payload = self.payload(scheduled)
+        if self.job_target is None:
+            return payload
+        return orjson.dumps({"schedule": self.arn, "target": self.job_target, "payload": payload.decode(),
+                             "event_id": self.firing_id(scheduled), "attempt": 0, "timestamp_ms": timestamp_ms})
 
     def payload(self, scheduled: float, attempt: int = 1) -> bytes:
         """The record a firing at `scheduled` writes to its target."""
@@ -139,6 +155,7 @@ def _schedule_plan(key: str, record: Mapping[str, Any], settings: Settings, topi
     window = record.get("FlexibleTimeWindow") or {}
     topic, error = _target_topic(target["Arn"], topics)
     dead_letter, dead_letter_error = _target_topic((target.get("DeadLetterConfig") or {}).get("Arn"), topics)
+    served = topic == topics.deliveries
     timing_fields = [record.get(name) for name in ("ScheduleExpression", "ScheduleExpressionTimezone", "StartDate",
                                                    "EndDate", "LastModificationDate")]
     return Plan(
@@ -151,11 +168,13 @@ def _schedule_plan(key: str, record: Mapping[str, Any], settings: Settings, topi
         window_s=60.0 * (window.get("MaximumWindowInMinutes") or 0) if window.get("Mode") == "FLEXIBLE" else 0.0,
         delete_after=record.get("ActionAfterCompletion") == "DELETE",
         dead_letter_topic=dead_letter if dead_letter_error is None else None, error=error,
+        job_target={name: target[name] for name in JOB_TARGET if name in target} if served else None,
     )
 
 
 def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str | None]:
-    """(topic, None), or (None, why not): the same ARN mapping as rules' targets, on this cluster."""
+    """(topic, None), or (None, why not): the same ARN mapping as rules' targets, on this cluster.
+    (A dead-letter ARN is always an SQS queue's: the Scheduler API refuses any other.)"""
     if not arn:
         return None, "no ARN"
     try:
@@ -164,6 +183,8 @@ def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str 
         return None, str(exc)
     if ref.kind == "bus":
         return topics.bus(ref.name), None
+    if ref.kind == "api-destination":
+        return topics.deliveries, None
     if ref.kind != "topic":
         return None, f"'{arn}': schedules cannot fire {ref.kind} targets yet"
     if ref.cluster != LOCAL_CLUSTER:

@@ -280,7 +280,8 @@ class SchedulerLoop:
         if error is None and plan.topic is not None and not self._topic_exists(plan.topic):
             error = f"topic {plan.topic} does not exist"
         if error is None:
-            outputs.append(Output(plan.topic, plan.key, plan.payload(due.scheduled)))  # type: ignore[arg-type]
+            timestamp_ms = int(1000 * self._clock.real_time(due.scheduled))
+            outputs.append(Output(plan.topic, plan.key, plan.record(due.scheduled, timestamp_ms)))  # type: ignore[arg-type]
         else:
             SCHEDULE_FAILURES.labels(plan.kind).inc()
             dead_letter = plan.dead_letter_topic

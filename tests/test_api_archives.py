@@ -98,6 +98,8 @@ def test_errors_as_aws_answers_them(events: BaseClient, bus: str) -> None:
         (lambda: events.describe_archive(ArchiveName=unique("none")), "ResourceNotFoundException"),
         (lambda: events.delete_archive(ArchiveName=unique("none")), "ResourceNotFoundException"),
         (lambda: events.list_archives(NamePrefix="a", State="ENABLED"), "ValidationException"),
+        (lambda: events.list_archives(EventSourceArn=f"{ACCOUNT_ARN}:event-bus/{unique('nope')}"),
+         "ResourceNotFoundException"),
         (lambda: events.create_archive(ArchiveName="bad name", EventSourceArn=source), "ValidationException"),
     ]
     for call, expected in cases:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from streams.delivery.jobs import Job
+from streams.jobs import Job
 
 Headers = list[tuple[str, bytes]]
 DELIVERY_HEADER = "busbar-delivery"

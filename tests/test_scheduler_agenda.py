@@ -82,10 +82,14 @@ def test_a_schedules_input_gets_its_context_attributes_and_a_bus_target_gets_an_
     assert event["resources"] == ["arn:aws:scheduler:eu-west-1:123456789012:schedule/default/s"]
 
 
-def test_an_undeliverable_target_is_planned_with_the_reason() -> None:
-    plan = plan_of("schedule/default/s", schedule("rate(1 minute)", target="arn:aws:kafka:eu-west-1:123456789012:"
-                                                  "topic/other/jobs"), SETTINGS, TOPICS)
-    assert plan is not None and plan.topic is None and "local cluster" in (plan.error or "")
+def test_another_clusters_topic_is_delivered_by_the_delivery_service_and_a_target_of_no_kind_is_an_error() -> None:
+    arn = "arn:aws:kafka:eu-west-1:123456789012:topic/other/jobs"
+    plan = plan_of("schedule/default/s", schedule("rate(1 minute)", target=arn), SETTINGS, TOPICS)
+    assert plan is not None and plan.topic == "t.deliveries" and plan.via_delivery and plan.error is None
+    assert orjson.loads(plan.record(at("2030-01-01T00:00:00"), 1))["target"] == {"Arn": arn}
+    other = plan_of("schedule/default/s", schedule("rate(1 minute)", target="arn:aws:states:eu-west-1:123456789012:"
+                                                   "stateMachine:m"), SETTINGS, TOPICS)
+    assert other is not None and other.topic is None and "cannot deliver to the states service" in (other.error or "")
 
 
 def test_a_rate_rule_fires_each_time_once_from_when_it_was_first_seen() -> None:

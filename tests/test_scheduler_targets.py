@@ -1,9 +1,12 @@
 """Targets of schedules that the delivery service serves, end to end: a real worker on a fast
-clock (60x), boto3's `events` and `scheduler` clients, and a real HTTP server on 127.0.0.1.
+clock (60x), boto3's `events` and `scheduler` clients, a real HTTP server on 127.0.0.1, and
+"other clusters" named in BUSBAR_CLUSTERS: the test broker under another name, and a port where
+no broker listens (a cluster that is down).
 
-A firing never calls an endpoint itself: it writes a delivery job in its transaction, and the
-delivery service sends it with the target's RetryPolicy and dead-letters it to its
-DeadLetterConfig. What is judged here is what the endpoint and the dead-letter topic receive.
+A firing never calls an endpoint or another cluster itself: it writes a delivery job in its
+transaction, and the delivery service delivers it with the target's RetryPolicy and
+dead-letters it to its DeadLetterConfig. What is judged here is what the endpoint, the target
+topic and the dead-letter topic receive.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import pytest
 from botocore.client import BaseClient
 
 from tests.http_endpoint import Answer, Endpoint
-from tests.support import DELIVERY_ENV, WorkerProcess, running, unique
+from tests.support import DELIVERY_ENV, WorkerProcess, free_port, running, unique
 from tests.test_api_scheduler import ROLE, scheduler_client
 from tests.test_api_support import REGION, client_for
 from tests.test_delivery_http import dead_letters
-from tests.test_router_support import ACCOUNT, create_topics
+from tests.test_router_support import ACCOUNT, create_topics, read_all, topic_arn
 from tests.test_scheduler_firing import SPEED, clock_setting
 
 pytestmark = pytest.mark.kafka
@@ -46,8 +49,9 @@ class FastClock:
 def worker(kafka_bootstrap: str, worker_logs: Path) -> Iterator[tuple[WorkerProcess, FastClock]]:
     virtual_start = datetime(2030, 6, 1, tzinfo=UTC)
     clock, real_start = clock_setting(virtual_start)
-    with running(WorkerProcess(kafka_bootstrap, extra_env={**DELIVERY_ENV, "BUSBAR_SCHEDULE_CLOCK": clock}),
-                 worker_logs) as process:
+    env = {**DELIVERY_ENV, "BUSBAR_SCHEDULE_CLOCK": clock, "BUSBAR_DELIVERY_TIMEOUT_S": "2",
+           "BUSBAR_CLUSTERS": f"mirror={kafka_bootstrap};down=127.0.0.1:{free_port()}"}
+    with running(WorkerProcess(kafka_bootstrap, extra_env=env), worker_logs) as process:
         yield process, FastClock(virtual_start, real_start)
 
 
@@ -125,3 +129,37 @@ def test_a_failing_endpoint_is_retried_by_the_schedules_policy_then_dead_lettere
     assert headers["busbar-status"] == b"503"
     assert orjson.loads(headers["busbar-delivery"])["schedule"] == \
         f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{name}"
+
+
+def test_a_schedule_fires_to_a_topic_of_another_cluster_through_the_delivery_service(
+        kafka_bootstrap: str, worker: tuple[WorkerProcess, FastClock]) -> None:
+    process, clock = worker
+    topic = unique("mirrored")
+    create_topics(kafka_bootstrap, topic)
+    moment = clock.soon()
+    scheduler_client(process.url).create_schedule(
+        Name=unique("far"), ScheduleExpression=at(moment), FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": topic_arn(topic, "mirror"), "RoleArn": ROLE, "Input": '{"at": "<aws.scheduler.scheduled-time>"}'})
+    deadline = time.monotonic() + 30
+    while not (records := read_all(kafka_bootstrap, topic)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [orjson.loads(record.value()) for record in records] == [{"at": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}]
+
+
+def test_a_cluster_that_is_down_is_retried_by_the_schedules_policy_then_dead_lettered(
+        kafka_bootstrap: str, worker: tuple[WorkerProcess, FastClock]) -> None:
+    process, clock = worker
+    dead = unique("dead")
+    create_topics(kafka_bootstrap, f"sqs.{dead}")
+    name = unique("down")
+    scheduler_client(process.url).create_schedule(
+        Name=name, ScheduleExpression=at(clock.soon()), FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": topic_arn("jobs", "down"), "RoleArn": ROLE, "Input": '{"job": "sync"}',
+                "RetryPolicy": {"MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 3600},
+                "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dead}"}})
+    [letter] = dead_letters(kafka_bootstrap, f"sqs.{dead}", 1)
+    assert letter.value() == b'{"job": "sync"}'
+    headers = dict(letter.headers())
+    assert headers["busbar-attempt"] == b"2"  # the first attempt and MaximumRetryAttempts retries
+    assert b"MaximumRetryAttempts spent" in headers["busbar-error"]
+    assert headers["busbar-schedule"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{name}".encode()

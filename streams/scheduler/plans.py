@@ -12,12 +12,13 @@ rule's bus instead would also reach every other rule whose pattern matches `aws.
 which EventBridge never does, and telling it apart there would cost every bus record a header
 check; a topic of its own costs the router one comparison per run of records.
 
-Scheduler schedules write their target's record directly (a bus topic, or the Kafka topic an
-SQS/SNS/Kinesis/Firehose or Kafka ARN maps to), so the firing and the state that records it
-commit together. An HTTP target (an API destination ARN) is never called from the firing
-transaction: the firing writes a delivery job to the deliveries topic, the same record the
-router writes for a rule's HTTP target, and the delivery service sends it, retrying by the
-target's RetryPolicy and dead-lettering to its DeadLetterConfig.
+Scheduler schedules write their target's record directly when it is a topic of this cluster
+(a bus topic, or the Kafka topic an SQS/SNS/Kinesis/Firehose or Kafka ARN maps to), so the
+firing and the state that records it commit together. Any other target (an API destination, a
+topic on another cluster), and a local topic missing when the firing is due, is never written
+from the firing transaction, which can only write to this cluster and must not wait: the
+firing writes a delivery job (streams/jobs.py) instead, and the delivery service delivers it,
+retrying by the target's RetryPolicy and dead-lettering to its DeadLetterConfig.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import orjson
 
 from streams.arns import LOCAL_CLUSTER, parse_target_arn, rule_arn, schedule_arn
 from streams.envelope import format_time
+from streams.jobs import Job
 from streams.schedules import Timing, rule_timing, schedule_timing
 from streams.settings import Settings
 from streams.topics import TopicNames
@@ -62,7 +64,8 @@ class Plan:
     `since`: epoch seconds from which it fires (Scheduler's LastModificationDate), or None for
     a rule, whose record holds no time: its owner records when it first saw it. `version`
     changes when the timing does, which restarts `since`. `error` says why a firing cannot be
-    delivered (then it is dead-lettered, when a dead-letter topic is set).
+    delivered (then it is dead-lettered, when a dead-letter topic is set). `target` is a
+    Scheduler target as a delivery job carries it; `via_delivery`: every firing is such a job.
     """
 
     id: str
@@ -80,7 +83,8 @@ class Plan:
     delete_after: bool = False
     dead_letter_topic: str | None = None
     error: str | None = None
-    job_target: Mapping[str, Any] | None = None  # a target the delivery service serves: firings write jobs
+    target: Mapping[str, Any] | None = None
+    via_delivery: bool = False
 
     def offset(self, scheduled: float) -> float:
         """A flexible window's delay for one firing: random-looking but the same on every
@@ -94,14 +98,16 @@ class Plan:
         return str(uuid.uuid5(FIRING_IDS, f"{self.id}@{scheduled}"))
 
     def record(self, scheduled: float, timestamp_ms: int) -> bytes:
-        """What a firing writes to `topic`: its payload, or a delivery job carrying it.
-        `timestamp_ms` (the scheduled time on the real clock) is what the job's
-        MaximumEventAgeInSeconds counts from, as Scheduler counts from the scheduled time."""
-        payload = self.payload(scheduled)
-        if self.job_target is None:
-            return payload
-        return orjson.dumps({"schedule": self.arn, "target": self.job_target, "payload": payload.decode(),
-                             "event_id": self.firing_id(scheduled), "attempt": 0, "timestamp_ms": timestamp_ms})
+        """What a firing writes to `topic`: its payload, or the delivery job carrying it."""
+        return self.job(scheduled, timestamp_ms) if self.via_delivery else self.payload(scheduled)
+
+    def job(self, scheduled: float, timestamp_ms: int) -> bytes:
+        """The delivery job of a firing (a Scheduler schedule's only). `timestamp_ms` (the
+        scheduled time on the real clock) is what its MaximumEventAgeInSeconds counts from, as
+        Scheduler counts from the scheduled time."""
+        assert self.target is not None
+        return Job.for_firing(target=dict(self.target), schedule=self.arn, value=self.payload(scheduled),
+                              event_id=self.firing_id(scheduled), timestamp_ms=timestamp_ms).encode()
 
     def payload(self, scheduled: float, attempt: int = 1) -> bytes:
         """The record a firing at `scheduled` writes to its target."""
@@ -155,7 +161,6 @@ def _schedule_plan(key: str, record: Mapping[str, Any], settings: Settings, topi
     window = record.get("FlexibleTimeWindow") or {}
     topic, error = _target_topic(target["Arn"], topics)
     dead_letter, dead_letter_error = _target_topic((target.get("DeadLetterConfig") or {}).get("Arn"), topics)
-    served = topic == topics.deliveries
     timing_fields = [record.get(name) for name in ("ScheduleExpression", "ScheduleExpressionTimezone", "StartDate",
                                                    "EndDate", "LastModificationDate")]
     return Plan(
@@ -168,12 +173,14 @@ def _schedule_plan(key: str, record: Mapping[str, Any], settings: Settings, topi
         window_s=60.0 * (window.get("MaximumWindowInMinutes") or 0) if window.get("Mode") == "FLEXIBLE" else 0.0,
         delete_after=record.get("ActionAfterCompletion") == "DELETE",
         dead_letter_topic=dead_letter if dead_letter_error is None else None, error=error,
-        job_target={name: target[name] for name in JOB_TARGET if name in target} if served else None,
+        target={name: target[name] for name in JOB_TARGET if name in target},
+        via_delivery=topic == topics.deliveries,
     )
 
 
 def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str | None]:
-    """(topic, None), or (None, why not): the same ARN mapping as rules' targets, on this cluster.
+    """(topic, None), or (None, why not): the same ARN mapping as rules' targets; the deliveries
+    topic for a target the delivery service serves (an API destination, another cluster's topic).
     (A dead-letter ARN is always an SQS queue's: the Scheduler API refuses any other.)"""
     if not arn:
         return None, "no ARN"
@@ -183,10 +190,8 @@ def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str 
         return None, str(exc)
     if ref.kind == "bus":
         return topics.bus(ref.name), None
-    if ref.kind == "api-destination":
+    if ref.kind == "api-destination" or (ref.kind == "topic" and ref.cluster != LOCAL_CLUSTER):
         return topics.deliveries, None
     if ref.kind != "topic":
         return None, f"'{arn}': schedules cannot fire {ref.kind} targets yet"
-    if ref.cluster != LOCAL_CLUSTER:
-        return None, f"'{arn}': schedules fire only to topics of the local cluster, not {ref.cluster!r}"
     return ref.name, None

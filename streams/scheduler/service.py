@@ -275,15 +275,18 @@ class SchedulerLoop:
         self._consumer.seek(TopicPartition(self._topics.schedule_state, partition, OFFSET_BEGINNING))
 
     def _outputs(self, due: Due) -> list[Output]:
+        """A firing's records: its target's, or a delivery job when its target's topic is missing
+        now (the delivery service tries again by the target's RetryPolicy), or a dead letter."""
         plan = due.plan
         outputs: list[Output] = []
+        timestamp_ms = int(1000 * self._clock.real_time(due.scheduled))
         error = plan.error
-        if error is None and plan.topic is not None and not self._topic_exists(plan.topic):
-            error = f"topic {plan.topic} does not exist"
-        if error is None:
-            timestamp_ms = int(1000 * self._clock.real_time(due.scheduled))
-            outputs.append(Output(plan.topic, plan.key, plan.record(due.scheduled, timestamp_ms)))  # type: ignore[arg-type]
+        if error is None and plan.topic is not None and self._topic_exists(plan.topic):
+            outputs.append(Output(plan.topic, plan.key, plan.record(due.scheduled, timestamp_ms)))
+        elif error is None and plan.target is not None:
+            outputs.append(Output(self._topics.deliveries, None, plan.job(due.scheduled, timestamp_ms)))
         else:
+            error = error or f"topic {plan.topic} does not exist"
             SCHEDULE_FAILURES.labels(plan.kind).inc()
             dead_letter = plan.dead_letter_topic
             if dead_letter is not None and self._topic_exists(dead_letter):

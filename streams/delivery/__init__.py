@@ -9,6 +9,7 @@ modules, bottom up: `retries` (an attempt's outcome, what is retried), `delivere
 every kind of target implements), `guard` (addresses checked on every connection), `rate`
 (each destination's share of its rate limit), `oauth` (tokens, cached), `requests` (an HTTP
 request from a job, its destination and its connection), `sender` (one HTTP attempt, its
-outcome), `authorizer` (connection states), `http_deliverer` and `kafka_deliverer` (the kinds),
-`letters` (dead-letter headers), `offsets` (what may be committed), `service` (the Subsystem).
+outcome), `authorizer` (connection states), `http_deliverer`, `kafka_deliverer` and
+`function_deliverer` (the kinds), `letters` (dead-letter headers and topics), `offsets` (what
+may be committed), `service` (the Subsystem).
 """

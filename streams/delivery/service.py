@@ -25,12 +25,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from streams.arns import LOCAL_CLUSTER, parse_target_arn
 from streams.config_service import ConfigService
 from streams.delivery.deliverer import Deliverer, Undeliverable
+from streams.delivery.function_deliverer import FunctionDeliverer
 from streams.delivery.http_deliverer import HttpDeliverer
 from streams.delivery.kafka_deliverer import KafkaDeliverer
-from streams.delivery.letters import Headers, dead_letter_headers
+from streams.delivery.letters import Headers, dead_letter_headers, dead_letter_topic
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
 from streams.delivery.retries import TIERS_S, Outcome, backoff_s, tier_for
@@ -92,7 +92,8 @@ class DeliveryService(Subsystem):
         self.http = HttpDeliverer(settings, config)
         kafka = KafkaDeliverer(settings)
         # The kinds of target, by the TargetRef kind of their ARNs (streams/delivery/deliverer.py).
-        self.deliverers: dict[str, Deliverer] = {"api-destination": self.http, "topic": kafka, "bus": kafka}
+        self.deliverers: dict[str, Deliverer] = {"api-destination": self.http, "topic": kafka, "bus": kafka,
+                                                 "function": FunctionDeliverer(self.topics, kafka)}
         self.offsets: dict[TopicPartition, PartitionOffsets] = {}
         self.lanes: dict[str, Lane] = {}
         self.share = 1.0  # of every destination's rate limit this worker may use
@@ -295,7 +296,7 @@ class DeliveryService(Subsystem):
                     job.record.get("bus"), job.record.get("rule"), job.attempts, reason)
         DELIVERY_DEAD_LETTERS.labels(name).inc()
         headers = dead_letter_headers(job, reason, status)
-        topic = self._dead_letter_topic(job)
+        topic = dead_letter_topic(job, self.topics)
         if topic not in self._ensured:
             settings = self.settings
             await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
@@ -303,18 +304,6 @@ class DeliveryService(Subsystem):
                 replication=settings.replication))
             self._ensured.add(topic)
         await self._produce(topic, job.payload, job.key, headers)
-
-    def _dead_letter_topic(self, job: Job) -> str:
-        arn = (job.target.get("DeadLetterConfig") or {}).get("Arn")
-        if arn:
-            try:
-                ref = parse_target_arn(arn)
-                if ref.kind == "topic" and ref.cluster == LOCAL_CLUSTER:
-                    return ref.name
-            except ValueError:
-                pass
-            log.error("delivery: dead-letter ARN %s is not a topic of this cluster; using the bus DLQ", arn)
-        return self.topics.dlq(str(job.record.get("bus") or "default"))
 
     async def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Until Kafka takes it: the record's offset must not be committed before."""

@@ -19,11 +19,13 @@ from pathlib import Path
 import orjson
 import pytest
 from botocore.client import BaseClient
+from botocore.credentials import Credentials
 
+from streams.busbar_client import BusbarClient
 from tests.http_endpoint import Answer, Endpoint
 from tests.support import DELIVERY_ENV, WorkerProcess, free_port, running, unique
 from tests.test_api_scheduler import ROLE, scheduler_client
-from tests.test_api_support import REGION, client_for
+from tests.test_api_support import REGION, client_for, read_topic
 from tests.test_delivery_http import dead_letters
 from tests.test_router_support import ACCOUNT, create_topics, read_all, topic_arn
 from tests.test_scheduler_firing import SPEED, clock_setting
@@ -163,3 +165,21 @@ def test_a_cluster_that_is_down_is_retried_by_the_schedules_policy_then_dead_let
     assert headers["busbar-attempt"] == b"2"  # the first attempt and MaximumRetryAttempts retries
     assert b"MaximumRetryAttempts spent" in headers["busbar-error"]
     assert headers["busbar-schedule"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{name}".encode()
+
+
+def test_a_schedule_invokes_a_function_with_its_input(kafka_bootstrap: str,
+                                                      worker: tuple[WorkerProcess, FastClock]) -> None:
+    process, clock = worker
+    name, reports = unique("fn"), f"{process.topics.prefix}.{unique('reports')}"
+    create_topics(kafka_bootstrap, reports)
+    BusbarClient(process.url, REGION, Credentials("test", "test")).put_function(
+        {"FunctionName": name, "Handler": "tests.function_handlers:echo",
+         "Environment": {"Variables": {"OUT_TOPIC": reports}}})
+    moment = clock.soon()
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    scheduler_client(process.url).create_schedule(
+        Name=unique("fn"), ScheduleExpression=at(moment), FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": arn, "RoleArn": ROLE, "Input": '{"job": "report", "at": "<aws.scheduler.scheduled-time>"}'})
+    [report] = read_topic(kafka_bootstrap, reports, lambda records: len(records) >= 1, 60)
+    assert report["event"] == {"job": "report", "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert report["context"]["function_name"] == name and report["context"]["invoked_function_arn"] == arn

@@ -15,10 +15,11 @@ check; a topic of its own costs the router one comparison per run of records.
 Scheduler schedules write their target's record directly when it is a topic of this cluster
 (a bus topic, or the Kafka topic an SQS/SNS/Kinesis/Firehose or Kafka ARN maps to), so the
 firing and the state that records it commit together. Any other target (an API destination, a
-topic on another cluster), and a local topic missing when the firing is due, is never written
-from the firing transaction, which can only write to this cluster and must not wait: the
-firing writes a delivery job (streams/jobs.py) instead, and the delivery service delivers it,
-retrying by the target's RetryPolicy and dead-lettering to its DeadLetterConfig.
+function, a topic on another cluster), and a local topic missing when the firing is due, is
+never written from the firing transaction, which can only write to this cluster and must not
+wait: the firing writes a delivery job (streams/jobs.py) instead, and the delivery service
+delivers it (a function's job to the function's agent), retrying by the target's RetryPolicy and
+dead-lettering to its DeadLetterConfig.
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ def _schedule_plan(key: str, record: Mapping[str, Any], settings: Settings, topi
 
 def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str | None]:
     """(topic, None), or (None, why not): the same ARN mapping as rules' targets; the deliveries
-    topic for a target the delivery service serves (an API destination, another cluster's topic).
+    topic for a target the delivery service serves (an API destination, a function, another
+    cluster's topic).
     (A dead-letter ARN is always an SQS queue's: the Scheduler API refuses any other.)"""
     if not arn:
         return None, "no ARN"
@@ -190,7 +192,7 @@ def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str 
         return None, str(exc)
     if ref.kind == "bus":
         return topics.bus(ref.name), None
-    if ref.kind == "api-destination" or (ref.kind == "topic" and ref.cluster != LOCAL_CLUSTER):
+    if ref.kind in ("api-destination", "function") or (ref.kind == "topic" and ref.cluster != LOCAL_CLUSTER):
         return topics.deliveries, None
     if ref.kind != "topic":
         return None, f"'{arn}': schedules cannot fire {ref.kind} targets yet"

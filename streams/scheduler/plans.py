@@ -194,6 +194,4 @@ def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str 
         return topics.bus(ref.name), None
     if ref.kind in ("api-destination", "function") or (ref.kind == "topic" and ref.cluster != LOCAL_CLUSTER):
         return topics.deliveries, None
-    if ref.kind != "topic":
-        return None, f"'{arn}': schedules cannot fire {ref.kind} targets yet"
-    return ref.name, None
+    return ref.name, None  # a topic of this cluster

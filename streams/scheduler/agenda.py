@@ -44,7 +44,7 @@ class Agenda:
         self._live: dict[str, int] = {}  # schedule id -> its entry in the heap; others are stale
         self._entries = itertools.count()
         self._pending: dict[str, State | None] = {}  # states to write with the next transaction
-        self._completed: set[str] = set()  # ActionAfterCompletion DELETE schedules done without a last firing
+        self._completed: dict[str, Plan] = {}  # ActionAfterCompletion DELETE schedules done without a last firing
 
     def __len__(self) -> int:
         return len(self._live)
@@ -63,6 +63,7 @@ class Agenda:
         """A schedule deleted or disabled: its state goes too, so enabling it again starts afresh."""
         self.plans.pop(schedule_id, None)
         self._live.pop(schedule_id, None)
+        self._completed.pop(schedule_id, None)
         if self.states.pop(schedule_id, None) is not None:
             self._pending[schedule_id] = None
 
@@ -115,18 +116,21 @@ class Agenda:
         pending, self._pending = self._pending, {}
         return pending
 
-    def take_completed(self) -> set[str]:
+    def take_completed(self) -> dict[str, Plan]:
         """Schedules to delete (ActionAfterCompletion DELETE) that have no time left to fire and
         whose last firing did not delete them: their last times were skipped, or they never had one
         (an EndDate or an at() time already past). A last firing deletes its schedule itself."""
-        completed, self._completed = self._completed, set()
+        completed, self._completed = self._completed, {}
         return completed
 
-    def restore_pending(self, pending: dict[str, State | None], completed: set[str]) -> None:
-        """Pending states and deletions whose transaction failed, unless newer states replaced them."""
+    def restore_pending(self, pending: dict[str, State | None], completed: dict[str, Plan]) -> None:
+        """Pending states and deletions whose transaction failed, unless newer states or a
+        changed schedule replaced them."""
         for schedule_id, state in pending.items():
             self._pending.setdefault(schedule_id, state)
-        self._completed |= {schedule_id for schedule_id in completed if schedule_id in self.plans}
+        for schedule_id, plan in completed.items():
+            if self.plans.get(schedule_id) is plan:
+                self._completed.setdefault(schedule_id, plan)
 
     def _record(self, schedule_id: str, state: State) -> None:
         self.states[schedule_id] = state
@@ -152,8 +156,10 @@ class Agenda:
         self._push_or_complete(plan, new)
 
     def _push_or_complete(self, plan: Plan, state: State) -> None:
+        """A changed schedule is judged afresh: an earlier version's completion must not delete it."""
+        self._completed.pop(plan.id, None)
         if not self._push(plan, state) and plan.delete_after:
-            self._completed.add(plan.id)
+            self._completed[plan.id] = plan
 
     def _push(self, plan: Plan, state: State) -> bool:
         """Its next time on the agenda; False when it has none left."""

@@ -225,7 +225,7 @@ class SchedulerLoop:
         commit side by side (each waits ~20-50 ms on the broker, one after the other they added
         up to a firing's lateness)."""
         now = self._clock.now()
-        work: list[tuple[int, Agenda, list[Due], dict[str, State | None], set[str]]] = []
+        work: list[tuple[int, Agenda, list[Due], dict[str, State | None], dict[str, Plan]]] = []
         commits = []
         for partition, agenda in list(self.agendas.items()):
             skipped = agenda.skipped
@@ -247,7 +247,7 @@ class SchedulerLoop:
             self._settle(partition, agenda, due, pending, completed, commit.exception())
 
     def _settle(self, partition: int, agenda: Agenda, due: list[Due], pending: dict[str, State | None],
-                completed: set[str], error: BaseException | None) -> None:
+                completed: dict[str, Plan], error: BaseException | None) -> None:
         if isinstance(error, NotCommitted):
             log.warning("scheduler: partition %d: firings not committed (%s); trying again", partition, error)
             for item in due:

@@ -2,7 +2,8 @@
 
 The same JSON object travels from the deliveries topic (or from the router, when a target
 failed there) through retry topics to a dead-letter queue: `target` as configured (its Arn,
-RetryPolicy, DeadLetterConfig), `bus`, `rule`, `payload` (what the target is sent), and for a
+RetryPolicy, DeadLetterConfig), `bus` and `rule` (or `schedule`, the ARN of the Scheduler
+schedule that fired it), `payload` (what the target is sent), and for a
 Kafka target `key_b64` and `headers` (the record's key and headers). `attempt` counts the
 attempts made, `first_ms`/`last_ms` when the first and the last were made, `due_ms` when a
 parked one may be tried again, `last_error` why the last failed, `timestamp_ms` when the event
@@ -60,6 +61,14 @@ class Job:
         if archived:
             record["record_ms"] = timestamp_ms
         return cls(record, timestamp_ms)
+
+    @classmethod
+    def for_firing(cls, *, target: dict[str, Any], schedule: str, value: bytes, event_id: str,
+                   timestamp_ms: int) -> Job:
+        """A job that sends one firing of the Scheduler schedule `schedule` (its ARN) to `target`,
+        the schedule's target: its Arn, RetryPolicy and DeadLetterConfig."""
+        return cls({"schedule": schedule, "target": target, "payload": value.decode(), "event_id": event_id,
+                    "attempt": 0}, timestamp_ms)
 
     def encode(self) -> bytes:
         return orjson.dumps({**self.record, "timestamp_ms": self.timestamp_ms})

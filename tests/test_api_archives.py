@@ -61,7 +61,8 @@ def test_create_describe_update_list_delete(events: BaseClient, bus: str, busbar
     assert "EventPattern" not in archive
 
     pattern = json.dumps({"source": ["shop"]})
-    events.update_archive(ArchiveName=name, EventPattern=pattern, RetentionDays=0)
+    updated = events.update_archive(ArchiveName=name, EventPattern=pattern, RetentionDays=0)
+    assert (updated["State"], updated["CreationTime"]) == ("ENABLED", created["CreationTime"])  # as AWS answers
     archive = events.describe_archive(ArchiveName=name)
     assert (archive["EventPattern"], archive["RetentionDays"], archive["Description"]) == (pattern, 0, "all orders")
     assert retention_ms(busbar_worker.bootstrap, topic) == "-1"  # 0 days: kept forever
@@ -74,6 +75,8 @@ def test_create_describe_update_list_delete(events: BaseClient, bus: str, busbar
     assert {"ArchiveName", "EventSourceArn", "State", "RetentionDays", "EventCount", "SizeBytes",
             "CreationTime"} <= set(by_bus[0])
     assert "Description" not in by_bus[0]
+    assert name in [a["ArchiveName"] for a in events.list_archives(State="ENABLED")["Archives"]]
+    assert events.list_archives(State="DISABLED")["Archives"] == []  # no operation disables one, on AWS either
 
     events.delete_archive(ArchiveName=name)
     with pytest.raises(ClientError) as missing:
@@ -98,6 +101,8 @@ def test_errors_as_aws_answers_them(events: BaseClient, bus: str) -> None:
         (lambda: events.describe_archive(ArchiveName=unique("none")), "ResourceNotFoundException"),
         (lambda: events.delete_archive(ArchiveName=unique("none")), "ResourceNotFoundException"),
         (lambda: events.list_archives(NamePrefix="a", State="ENABLED"), "ValidationException"),
+        (lambda: events.list_archives(EventSourceArn=f"{ACCOUNT_ARN}:event-bus/{unique('nope')}"),
+         "ResourceNotFoundException"),
         (lambda: events.create_archive(ArchiveName="bad name", EventSourceArn=source), "ValidationException"),
     ]
     for call, expected in cases:

@@ -77,8 +77,18 @@ def test_delete(events: BaseClient) -> None:
     with pytest.raises(ClientError) as exc:
         events.delete_event_bus(Name=name)
     assert error_code(exc) == "ValidationException"  # its rules must go first
+    assert exc.value.response["Error"]["Message"].startswith("EventBus can't be deleted since it has rules")
 
     events.delete_rule(Name="r", EventBusName=name)
+    archive = unique("kept")
+    events.create_archive(ArchiveName=archive, EventSourceArn=events.describe_event_bus(Name=name)["Arn"])
+    with pytest.raises(ClientError) as exc:
+        events.delete_event_bus(Name=name)
+    assert error_code(exc) == "ValidationException"  # an archive is a (managed) rule of its bus on AWS
+    assert f"archive(s) {archive}" in exc.value.response["Error"]["Message"]
+    assert events.describe_event_bus(Name=name)["Name"] == name
+
+    events.delete_archive(ArchiveName=archive)
     events.delete_event_bus(Name=name)
     with pytest.raises(events.exceptions.ResourceNotFoundException):
         events.describe_event_bus(Name=name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +140,16 @@ def test_create_and_missing_errors(scheduler: BaseClient, group: str) -> None:
     ({"FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 1441}},
      "at 'flexibleTimeWindow.maximumWindowInMinutes' failed to satisfy constraint"),
     ({"FlexibleTimeWindow": {"Mode": "SOMETIMES"}}, "satisfy enum value set: [OFF, FLEXIBLE]"),
-    ({"Target": {"Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f", "RoleArn": ROLE}},
-     "Target.Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f': schedules cannot invoke functions yet "
-     "(a rule with a schedule expression can)"),
-    ({"Target": {"Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:f", "RoleArn": ROLE}},
-     "Target.Arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:f': busbar cannot deliver to the states service"),
+    ({"Target": {"Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m", "RoleArn": ROLE}},
+     "Target.Arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:m': busbar cannot deliver to the states service"),
     ({"Target": {"Arn": "not-an-arn", "RoleArn": ROLE}}, "Target.Arn: 'not-an-arn' is not a valid ARN"),
+    ({"Target": {"Arn": QUEUE, "RoleArn": ROLE, "DeadLetterConfig": {"Arn": BUS}}},
+     "at 'target.deadLetterConfig.arn' failed to satisfy constraint"),
     ({"Target": {"Arn": BUS, "RoleArn": ROLE, "Input": "{not json"}}, "Target.Input must be well-formed JSON"),
     ({"Target": {"Arn": QUEUE, "RoleArn": "role"}}, "at 'target.roleArn' failed to satisfy constraint"),
     ({"StartDate": datetime(2031, 1, 1, tzinfo=UTC), "EndDate": datetime(2030, 1, 1, tzinfo=UTC)},
      "EndDate must be later than StartDate"),
+    ({"StartDate": datetime.now(UTC) - timedelta(minutes=6)}, "The StartDate you specify cannot be earlier than 5 minutes ago."),
     ({"Name": "bad name!"}, "failed to satisfy constraint: Member must satisfy regular expression pattern"),
     ({"State": "PAUSED"}, "satisfy enum value set: [ENABLED, DISABLED]"),
 ])
@@ -162,6 +162,16 @@ def test_create_refuses_invalid_input(scheduler: BaseClient, group: str, changes
     assert (code, status) == ("ValidationException", 400)
     assert reason in message
     assert scheduler.list_schedules(GroupName=group)["Schedules"] == []
+
+
+def test_a_start_date_a_little_past_or_of_a_one_time_schedule_is_accepted(scheduler: BaseClient, group: str) -> None:
+    recent = datetime.now(UTC) - timedelta(minutes=4)
+    scheduler.create_schedule(Name="recent", GroupName=group, ScheduleExpression="rate(5 minutes)", Target=TARGET,
+                              FlexibleTimeWindow=OFF, StartDate=recent)
+    scheduler.create_schedule(Name="once", GroupName=group, ScheduleExpression="at(2030-01-01T00:00:00)",
+                              Target=TARGET, FlexibleTimeWindow=OFF, StartDate=datetime(2020, 1, 1, tzinfo=UTC))
+    assert scheduler.get_schedule(Name="recent", GroupName=group)["StartDate"].timestamp() == \
+        pytest.approx(recent.timestamp(), abs=0.001)
 
 
 def test_update_is_validated_too(scheduler: BaseClient, group: str) -> None:

@@ -82,10 +82,14 @@ def test_a_schedules_input_gets_its_context_attributes_and_a_bus_target_gets_an_
     assert event["resources"] == ["arn:aws:scheduler:eu-west-1:123456789012:schedule/default/s"]
 
 
-def test_an_undeliverable_target_is_planned_with_the_reason() -> None:
-    plan = plan_of("schedule/default/s", schedule("rate(1 minute)", target="arn:aws:kafka:eu-west-1:123456789012:"
-                                                  "topic/other/jobs"), SETTINGS, TOPICS)
-    assert plan is not None and plan.topic is None and "local cluster" in (plan.error or "")
+def test_another_clusters_topic_is_delivered_by_the_delivery_service_and_a_target_of_no_kind_is_an_error() -> None:
+    arn = "arn:aws:kafka:eu-west-1:123456789012:topic/other/jobs"
+    plan = plan_of("schedule/default/s", schedule("rate(1 minute)", target=arn), SETTINGS, TOPICS)
+    assert plan is not None and plan.topic == "t.deliveries" and plan.via_delivery and plan.error is None
+    assert orjson.loads(plan.record(at("2030-01-01T00:00:00"), 1))["target"] == {"Arn": arn}
+    other = plan_of("schedule/default/s", schedule("rate(1 minute)", target="arn:aws:states:eu-west-1:123456789012:"
+                                                   "stateMachine:m"), SETTINGS, TOPICS)
+    assert other is not None and other.topic is None and "cannot deliver to the states service" in (other.error or "")
 
 
 def test_a_rate_rule_fires_each_time_once_from_when_it_was_first_seen() -> None:
@@ -171,6 +175,7 @@ def test_state_partitions_are_the_same_everywhere() -> None:
 def test_the_clock_runs_fast_from_a_chosen_time() -> None:
     clock = parse_clock("2030-01-01T00:00:00Z,1000.0,60")
     assert clock == Clock(at("2030-01-01T00:00:00"), 1000.0, 60.0) and clock.real_seconds(60) == 1.0
+    assert clock.real_time(at("2030-01-01T01:00:00")) == 1060.0  # an hour of it is a real minute
     assert abs(parse_clock("").now() - datetime.now(UTC).timestamp()) < 5
     with pytest.raises(ValueError, match="BUSBAR_SCHEDULE_CLOCK"):
         parse_clock("2030-01-01T00:00:00,1000,60")  # no zone
@@ -182,3 +187,59 @@ def test_start_and_end_dates_bound_the_firings() -> None:
     agenda.put(plan_of("schedule/default/s", record, SETTINGS, TOPICS), at("2030-01-01T00:00:00"))
     assert fire_all(agenda, at("2030-01-02T00:00:00")) == [at("2030-01-01T01:00:00"), at("2030-01-01T01:10:00"),
                                                             at("2030-01-01T01:20:00")]
+
+
+def test_a_completed_delete_schedule_that_did_not_fire_its_last_time_is_deleted_all_the_same() -> None:
+    agenda = Agenda({}, catchup_s=600)
+    ended = plan_of("schedule/default/ended", schedule("rate(10 minutes)", EndDate=at("2029-12-31T00:00:00"),
+                                                       ActionAfterCompletion="DELETE"), SETTINGS, TOPICS)
+    kept = plan_of("schedule/default/kept", schedule("rate(10 minutes)", EndDate=at("2029-12-31T00:00:00")),
+                   SETTINGS, TOPICS)
+    missed = plan_of("schedule/default/missed", schedule("at(2030-01-01T00:10:00)", ActionAfterCompletion="DELETE"),
+                     SETTINGS, TOPICS)
+    for plan in (ended, kept, missed):
+        agenda.put(plan, at("2030-01-01T00:00:00"))
+    assert set(agenda.take_completed()) == {"schedule/default/ended"}  # nothing left to fire from the start
+    assert fire_all(agenda, at("2030-01-01T01:00:00")) == []  # 00:10 is 50 minutes late: skipped
+    assert agenda.skipped == 1 and set(agenda.take_completed()) == {"schedule/default/missed"}
+
+
+def test_a_last_firing_deletes_its_schedule_itself_and_failed_deletions_are_tried_again() -> None:
+    agenda = Agenda({}, catchup_s=3600)
+    plan = plan_of("schedule/default/s", schedule("rate(10 minutes)", EndDate=at("2030-01-01T00:15:00"),
+                                                  ActionAfterCompletion="DELETE"), SETTINGS, TOPICS)
+    agenda.put(plan, at("2030-01-01T00:00:00"))
+    assert fire_all(agenda, at("2030-01-01T01:00:00")) == [at("2030-01-01T00:00:00"), at("2030-01-01T00:10:00")]
+    assert agenda.take_completed() == {}  # the firing at 00:10 wrote the deletion with it
+    other = plan_of("schedule/default/o", schedule("at(2029-01-01T00:00:00)", ActionAfterCompletion="DELETE"),
+                    SETTINGS, TOPICS)
+    agenda.put(other, at("2030-01-01T01:00:00"))
+    completed = agenda.take_completed()
+    agenda.restore_pending(agenda.take_pending(), completed)  # the transaction did not commit
+    assert set(agenda.take_completed()) == {"schedule/default/o"}
+    # A completion not yet written is forgotten when the schedule changes (here: one time still ahead),
+    # and one whose transaction failed is not restored over the changed schedule.
+    agenda.put(other, at("2030-01-01T01:00:00"))
+    stale = agenda.take_completed()
+    again = plan_of("schedule/default/o", schedule("at(2031-01-01T00:00:00)", ActionAfterCompletion="DELETE",
+                                                   LastModificationDate=at("2030-01-01T01:00:00")), SETTINGS, TOPICS)
+    agenda.put(other, at("2030-01-01T01:00:00"))
+    agenda.put(again, at("2030-01-01T01:00:00"))
+    assert agenda.take_completed() == {}
+    agenda.restore_pending({}, stale)
+    assert agenda.take_completed() == {}
+
+
+def test_an_api_destination_target_fires_a_delivery_job() -> None:
+    target = {"Arn": "arn:aws:events:eu-west-1:123456789012:api-destination/hook/0f1e", "RoleArn": "r",
+              "Input": '{"at": "<aws.scheduler.scheduled-time>"}', "RetryPolicy": {"MaximumRetryAttempts": 3},
+              "DeadLetterConfig": {"Arn": "arn:aws:sqs:eu-west-1:123456789012:dead"}}
+    plan = plan_of("schedule/default/s", schedule("rate(1 minute)", Target=target), SETTINGS, TOPICS)
+    assert plan is not None and plan.topic == "t.deliveries" and plan.error is None
+    job = orjson.loads(plan.record(at("2030-01-02T03:04:00"), 1234))
+    assert job == {"schedule": "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/s",
+                   "target": {name: target[name] for name in ("Arn", "RetryPolicy", "DeadLetterConfig")},
+                   "payload": '{"at": "2030-01-02T03:04:00Z"}', "event_id": plan.firing_id(at("2030-01-02T03:04:00")),
+                   "attempt": 0, "timestamp_ms": 1234}
+    queue = plan_of("schedule/default/q", schedule("rate(1 minute)"), SETTINGS, TOPICS)
+    assert queue.record(at("2030-01-02T03:04:00"), 1234) == queue.payload(at("2030-01-02T03:04:00"))

@@ -26,6 +26,7 @@ from streams.topics import TopicNames
 from tests.support import WorkerProcess, unique
 from tests.test_api_scheduler import ROLE, scheduler_client
 from tests.test_api_support import REGION, client_for
+from tests.test_delivery_http import dead_letters
 from tests.test_router_support import ACCOUNT, create_topics, read_all, topic_arn, wait_routed
 
 pytestmark = pytest.mark.kafka
@@ -184,9 +185,9 @@ def test_a_firing_its_target_cannot_take_goes_to_the_dead_letter_queue(
                 "Input": '{"job": "sync"}', "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dead}"}})
     sleep_until_virtual(real_start, virtual_start, datetime(2030, 3, 1, 0, 14, tzinfo=UTC))
     time.sleep(2)
-    [letter] = read_all(kafka_bootstrap, f"sqs.{dead}")
+    [letter] = dead_letters(kafka_bootstrap, f"sqs.{dead}", 1)
     assert letter.value() == b'{"job": "sync"}'
     reasons = dict(letter.headers())
-    assert b"local cluster" in reasons["busbar-error"]
+    assert b"unknown Kafka cluster 'other-cluster' (not in BUSBAR_CLUSTERS)" in reasons["busbar-error"]
     assert reasons["busbar-schedule"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/elsewhere".encode()
     assert scheduler.get_schedule(Name="elsewhere")["State"] == "ENABLED"  # kept: ActionAfterCompletion NONE

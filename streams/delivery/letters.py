@@ -61,6 +61,8 @@ def dead_letter_headers(job: Job, reason: str, status: int) -> Headers:
         headers.append(("busbar-status", str(status).encode()))
     if "event_id" in record:
         headers.append(("busbar-event-id", str(record["event_id"]).encode()))
+    if "schedule" in record:  # a Scheduler schedule's firing: the header its own dead letters carry
+        headers.append(("busbar-schedule", str(record["schedule"]).encode()))
     if "first_ms" in record:
         headers.append(("busbar-first-attempt", iso(int(record["first_ms"])).encode()))
         headers.append(("busbar-last-attempt", iso(int(record["last_ms"])).encode()))

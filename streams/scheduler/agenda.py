@@ -44,6 +44,7 @@ class Agenda:
         self._live: dict[str, int] = {}  # schedule id -> its entry in the heap; others are stale
         self._entries = itertools.count()
         self._pending: dict[str, State | None] = {}  # states to write with the next transaction
+        self._completed: dict[str, Plan] = {}  # ActionAfterCompletion DELETE schedules done without a last firing
 
     def __len__(self) -> int:
         return len(self._live)
@@ -56,12 +57,13 @@ class Agenda:
             state = State(state.last if state is not None else None, since, plan.version)
             self._record(plan.id, state)
         self.plans[plan.id] = plan
-        self._push(plan, state)
+        self._push_or_complete(plan, state)
 
     def remove(self, schedule_id: str) -> None:
         """A schedule deleted or disabled: its state goes too, so enabling it again starts afresh."""
         self.plans.pop(schedule_id, None)
         self._live.pop(schedule_id, None)
+        self._completed.pop(schedule_id, None)
         if self.states.pop(schedule_id, None) is not None:
             self._pending[schedule_id] = None
 
@@ -114,10 +116,21 @@ class Agenda:
         pending, self._pending = self._pending, {}
         return pending
 
-    def restore_pending(self, pending: dict[str, State | None]) -> None:
-        """Pending states whose transaction failed, unless newer ones replaced them."""
+    def take_completed(self) -> dict[str, Plan]:
+        """Schedules to delete (ActionAfterCompletion DELETE) that have no time left to fire and
+        whose last firing did not delete them: their last times were skipped, or they never had one
+        (an EndDate or an at() time already past). A last firing deletes its schedule itself."""
+        completed, self._completed = self._completed, {}
+        return completed
+
+    def restore_pending(self, pending: dict[str, State | None], completed: dict[str, Plan]) -> None:
+        """Pending states and deletions whose transaction failed, unless newer states or a
+        changed schedule replaced them."""
         for schedule_id, state in pending.items():
             self._pending.setdefault(schedule_id, state)
+        for schedule_id, plan in completed.items():
+            if self.plans.get(schedule_id) is plan:
+                self._completed.setdefault(schedule_id, plan)
 
     def _record(self, schedule_id: str, state: State) -> None:
         self.states[schedule_id] = state
@@ -140,15 +153,23 @@ class Agenda:
         state = self.states[plan.id]
         new = State(last, state.since, state.version)
         self._record(plan.id, new)
-        self._push(plan, new)
+        self._push_or_complete(plan, new)
 
-    def _push(self, plan: Plan, state: State) -> None:
+    def _push_or_complete(self, plan: Plan, state: State) -> None:
+        """A changed schedule is judged afresh: an earlier version's completion must not delete it."""
+        self._completed.pop(plan.id, None)
+        if not self._push(plan, state) and plan.delete_after:
+            self._completed[plan.id] = plan
+
+    def _push(self, plan: Plan, state: State) -> bool:
+        """Its next time on the agenda; False when it has none left."""
         after = state.since - EPSILON if state.last is None else max(state.last, state.since - EPSILON)
         scheduled = next_time(plan.timing, after)
         if scheduled is None:
             self._live.pop(plan.id, None)
-            return
+            return False
         self._push_at(plan.id, scheduled + plan.offset(scheduled), scheduled)
+        return True
 
     def _push_at(self, schedule_id: str, fire_at: float, scheduled: float) -> None:
         entry = next(self._entries)

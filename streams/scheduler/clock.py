@@ -25,6 +25,10 @@ class Clock:
     def now(self) -> float:
         return self.virtual_start + (time.time() - self.real_start) * self.speed
 
+    def real_time(self, virtual: float) -> float:
+        """The epoch seconds on the system clock when this clock shows `virtual`."""
+        return self.real_start + (virtual - self.virtual_start) / self.speed
+
     def real_seconds(self, virtual_seconds: float) -> float:
         """How long a span of virtual time lasts in real time."""
         return virtual_seconds / self.speed

@@ -12,9 +12,14 @@ rule's bus instead would also reach every other rule whose pattern matches `aws.
 which EventBridge never does, and telling it apart there would cost every bus record a header
 check; a topic of its own costs the router one comparison per run of records.
 
-Scheduler schedules write their target's record directly (a bus topic, or the Kafka topic an
-SQS/SNS/Kinesis/Firehose or Kafka ARN maps to), so the firing and the state that records it
-commit together.
+Scheduler schedules write their target's record directly when it is a topic of this cluster
+(a bus topic, or the Kafka topic an SQS/SNS/Kinesis/Firehose or Kafka ARN maps to), so the
+firing and the state that records it commit together. Any other target (an API destination, a
+function, a topic on another cluster), and a local topic missing when the firing is due, is
+never written from the firing transaction, which can only write to this cluster and must not
+wait: the firing writes a delivery job (streams/jobs.py) instead, and the delivery service
+delivers it (a function's job to the function's agent), retrying by the target's RetryPolicy and
+dead-lettering to its DeadLetterConfig.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import orjson
 
 from streams.arns import LOCAL_CLUSTER, parse_target_arn, rule_arn, schedule_arn
 from streams.envelope import format_time
+from streams.jobs import Job
 from streams.schedules import Timing, rule_timing, schedule_timing
 from streams.settings import Settings
 from streams.topics import TopicNames
@@ -38,6 +44,8 @@ Headers = list[tuple[str, bytes]]
 # Namespace of firing ids: an id is derived from the schedule and the scheduled time, so a
 # consumer can de-duplicate on it even across the router's at-least-once delivery.
 FIRING_IDS = uuid.UUID("5c1e6a0e-3b7e-4f0a-9a63-6b7573626172")
+# What a delivery job keeps of a Scheduler target: where it goes and how failures are handled.
+JOB_TARGET = ("Arn", "RetryPolicy", "DeadLetterConfig")
 CONTEXT_ATTRIBUTES = ("<aws.scheduler.schedule-arn>", "<aws.scheduler.scheduled-time>",
                       "<aws.scheduler.execution-id>", "<aws.scheduler.attempt-number>")
 
@@ -57,7 +65,8 @@ class Plan:
     `since`: epoch seconds from which it fires (Scheduler's LastModificationDate), or None for
     a rule, whose record holds no time: its owner records when it first saw it. `version`
     changes when the timing does, which restarts `since`. `error` says why a firing cannot be
-    delivered (then it is dead-lettered, when a dead-letter topic is set).
+    delivered (then it is dead-lettered, when a dead-letter topic is set). `target` is a
+    Scheduler target as a delivery job carries it; `via_delivery`: every firing is such a job.
     """
 
     id: str
@@ -75,6 +84,8 @@ class Plan:
     delete_after: bool = False
     dead_letter_topic: str | None = None
     error: str | None = None
+    target: Mapping[str, Any] | None = None
+    via_delivery: bool = False
 
     def offset(self, scheduled: float) -> float:
         """A flexible window's delay for one firing: random-looking but the same on every
@@ -86,6 +97,18 @@ class Plan:
 
     def firing_id(self, scheduled: float) -> str:
         return str(uuid.uuid5(FIRING_IDS, f"{self.id}@{scheduled}"))
+
+    def record(self, scheduled: float, timestamp_ms: int) -> bytes:
+        """What a firing writes to `topic`: its payload, or the delivery job carrying it."""
+        return self.job(scheduled, timestamp_ms) if self.via_delivery else self.payload(scheduled)
+
+    def job(self, scheduled: float, timestamp_ms: int) -> bytes:
+        """The delivery job of a firing (a Scheduler schedule's only). `timestamp_ms` (the
+        scheduled time on the real clock) is what its MaximumEventAgeInSeconds counts from, as
+        Scheduler counts from the scheduled time."""
+        assert self.target is not None
+        return Job.for_firing(target=dict(self.target), schedule=self.arn, value=self.payload(scheduled),
+                              event_id=self.firing_id(scheduled), timestamp_ms=timestamp_ms).encode()
 
     def payload(self, scheduled: float, attempt: int = 1) -> bytes:
         """The record a firing at `scheduled` writes to its target."""
@@ -151,11 +174,16 @@ def _schedule_plan(key: str, record: Mapping[str, Any], settings: Settings, topi
         window_s=60.0 * (window.get("MaximumWindowInMinutes") or 0) if window.get("Mode") == "FLEXIBLE" else 0.0,
         delete_after=record.get("ActionAfterCompletion") == "DELETE",
         dead_letter_topic=dead_letter if dead_letter_error is None else None, error=error,
+        target={name: target[name] for name in JOB_TARGET if name in target},
+        via_delivery=topic == topics.deliveries,
     )
 
 
 def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str | None]:
-    """(topic, None), or (None, why not): the same ARN mapping as rules' targets, on this cluster."""
+    """(topic, None), or (None, why not): the same ARN mapping as rules' targets; the deliveries
+    topic for a target the delivery service serves (an API destination, a function, another
+    cluster's topic).
+    (A dead-letter ARN is always an SQS queue's: the Scheduler API refuses any other.)"""
     if not arn:
         return None, "no ARN"
     try:
@@ -164,8 +192,6 @@ def _target_topic(arn: str | None, topics: TopicNames) -> tuple[str | None, str 
         return None, str(exc)
     if ref.kind == "bus":
         return topics.bus(ref.name), None
-    if ref.kind != "topic":
-        return None, f"'{arn}': schedules cannot fire {ref.kind} targets yet"
-    if ref.cluster != LOCAL_CLUSTER:
-        return None, f"'{arn}': schedules fire only to topics of the local cluster, not {ref.cluster!r}"
-    return ref.name, None
+    if ref.kind in ("api-destination", "function") or (ref.kind == "topic" and ref.cluster != LOCAL_CLUSTER):
+        return topics.deliveries, None
+    return ref.name, None  # a topic of this cluster

@@ -225,7 +225,7 @@ class SchedulerLoop:
         commit side by side (each waits ~20-50 ms on the broker, one after the other they added
         up to a firing's lateness)."""
         now = self._clock.now()
-        work: list[tuple[int, Agenda, list[Due], dict[str, State | None]]] = []
+        work: list[tuple[int, Agenda, list[Due], dict[str, State | None], dict[str, Plan]]] = []
         commits = []
         for partition, agenda in list(self.agendas.items()):
             skipped = agenda.skipped
@@ -233,25 +233,26 @@ class SchedulerLoop:
             if agenda.skipped != skipped:
                 SCHEDULE_SKIPPED.inc(agenda.skipped - skipped)
             pending = agenda.take_pending()
-            if not due and not pending:
+            completed = agenda.take_completed()
+            if not due and not pending and not completed:
                 continue
-            outputs: list[Output] = []
+            outputs = [Output(self._topics.config, schedule_id.encode(), None) for schedule_id in completed]
             states = dict(pending)
             for item in due:
                 outputs.extend(self._outputs(item))
                 states[item.plan.id] = agenda.fired_state(item)
-            work.append((partition, agenda, due, pending))
+            work.append((partition, agenda, due, pending, completed))
             commits.append(self._committer.submit(self._owners[partition].commit, outputs, states))
-        for (partition, agenda, due, pending), commit in zip(work, commits, strict=True):
-            self._settle(partition, agenda, due, pending, commit.exception())
+        for (partition, agenda, due, pending, completed), commit in zip(work, commits, strict=True):
+            self._settle(partition, agenda, due, pending, completed, commit.exception())
 
     def _settle(self, partition: int, agenda: Agenda, due: list[Due], pending: dict[str, State | None],
-                error: BaseException | None) -> None:
+                completed: dict[str, Plan], error: BaseException | None) -> None:
         if isinstance(error, NotCommitted):
             log.warning("scheduler: partition %d: firings not committed (%s); trying again", partition, error)
             for item in due:
                 agenda.retry(item)
-            agenda.restore_pending(pending)
+            agenda.restore_pending(pending, completed)
         elif isinstance(error, Fenced):
             log.warning("scheduler: partition %d is owned by another worker now", partition)
             self._drop(partition)
@@ -274,14 +275,18 @@ class SchedulerLoop:
         self._consumer.seek(TopicPartition(self._topics.schedule_state, partition, OFFSET_BEGINNING))
 
     def _outputs(self, due: Due) -> list[Output]:
+        """A firing's records: its target's, or a delivery job when its target's topic is missing
+        now (the delivery service tries again by the target's RetryPolicy), or a dead letter."""
         plan = due.plan
         outputs: list[Output] = []
+        timestamp_ms = int(1000 * self._clock.real_time(due.scheduled))
         error = plan.error
-        if error is None and plan.topic is not None and not self._topic_exists(plan.topic):
-            error = f"topic {plan.topic} does not exist"
-        if error is None:
-            outputs.append(Output(plan.topic, plan.key, plan.payload(due.scheduled)))  # type: ignore[arg-type]
+        if error is None and plan.topic is not None and self._topic_exists(plan.topic):
+            outputs.append(Output(plan.topic, plan.key, plan.record(due.scheduled, timestamp_ms)))
+        elif error is None and plan.target is not None:
+            outputs.append(Output(self._topics.deliveries, None, plan.job(due.scheduled, timestamp_ms)))
         else:
+            error = error or f"topic {plan.topic} does not exist"
             SCHEDULE_FAILURES.labels(plan.kind).inc()
             dead_letter = plan.dead_letter_topic
             if dead_letter is not None and self._topic_exists(dead_letter):

@@ -116,7 +116,8 @@ async def list_archives(ctx: Context, params: Params) -> Response:
     if params.get("NamePrefix"):
         archives = [a for a in archives if a["ArchiveName"].startswith(params["NamePrefix"])]
     if params.get("EventSourceArn"):
-        archives = [a for a in archives if a["EventSourceArn"] == params["EventSourceArn"]]
+        bus = require_bus(ctx, bus_name(ctx, params["EventSourceArn"]))["Name"]  # AWS: unknown bus, not []
+        archives = [a for a in archives if a["EventBusName"] == bus]
     if params.get("State"):
         archives = [a for a in archives if params["State"] == "ENABLED"]  # busbar's archives are all enabled
     page, more = paginate(archives, lambda a: a["ArchiveName"], params)

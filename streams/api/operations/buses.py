@@ -67,8 +67,11 @@ async def describe_event_bus(ctx: Context, params: Params) -> Response:
 
 
 async def delete_event_bus(ctx: Context, params: Params) -> Response:
-    """Deleting a bus that does not exist succeeds, as on AWS. The bus's topics stay: they hold
-    events that consumers or an archive may still need, and Kafka retention ages them out."""
+    """Deleting a bus that does not exist succeeds, as on AWS. A bus with rules is refused with
+    AWS's words (tools that retry a deletion match on them), and so is a bus with archives: on AWS
+    an archive is a managed rule of its bus, which counts as a rule here, and busbar would
+    otherwise leave archives that no bus feeds. The bus's topics stay: they hold events that
+    consumers may still need, and Kafka retention ages them out."""
     name = params["Name"]
     if name == DEFAULT_BUS:
         raise ValidationException("Cannot delete event bus default.")
@@ -76,10 +79,11 @@ async def delete_event_bus(ctx: Context, params: Params) -> Response:
         if ctx.model.bus(name) is None:
             return {}
         rules = ctx.model.rules(name)
-        if rules:
-            raise ValidationException(
-                f"Event bus {name} still has {len(rules)} rule(s); delete them before the event bus."
-            )
+        archives = sorted(a["ArchiveName"] for a in ctx.model.archives() if a["EventBusName"] == name)
+        held = ([f"{len(rules)} rule(s)"] if rules else []) + ([f"archive(s) {', '.join(archives)}"] if archives else [])
+        if held:
+            raise ValidationException(f"EventBus can't be deleted since it has rules: {name} still has "
+                                      f"{' and '.join(held)}; delete them before the event bus.")
         await ctx.write(bus_key(name), None)
     return {}
 

@@ -19,13 +19,16 @@ from streams.api.operations.common import Context, Params, Response, now, pagina
 from streams.api.operations.schedule_groups import conflict, require_schedule_group
 from streams.arns import parse_target_arn, schedule_arn
 from streams.model import DEFAULT_SCHEDULE_GROUP, Record, schedule_key
-from streams.schedules import InvalidScheduleExpression, InvalidTimeZone, parse_expression, zone
+from streams.schedules import At, InvalidScheduleExpression, InvalidTimeZone, parse_expression, zone
 
 # Settings stored from Create/UpdateSchedule when given, and shown by GetSchedule.
 SETTINGS = ("ScheduleExpression", "ScheduleExpressionTimezone", "StartDate", "EndDate", "Description", "State",
             "KmsKeyArn", "Target", "FlexibleTimeWindow", "ActionAfterCompletion")
 DEFAULTS = {"State": "ENABLED", "ActionAfterCompletion": "NONE"}
 TIMESTAMPS = ("CreationDate", "LastModificationDate")
+# AWS refuses a recurring schedule whose StartDate lies further back than this (UpdateSchedule too,
+# so a schedule's old StartDate cannot be sent back unchanged once it has passed).
+START_DATE_GRACE_S = 300
 
 
 def _arn(ctx: Context, group: str, name: str) -> str:
@@ -39,11 +42,14 @@ def _group(params: Params) -> str:
 def _settings(params: Params) -> Record:
     """The request's settings, checked, with defaults filled in."""
     try:
-        parse_expression(params["ScheduleExpression"])
+        expression = parse_expression(params["ScheduleExpression"])
         if params.get("ScheduleExpressionTimezone"):
             zone(params["ScheduleExpressionTimezone"])
     except (InvalidScheduleExpression, InvalidTimeZone) as exc:
         raise ValidationException(str(exc)) from None
+    if params.get("StartDate") is not None and not isinstance(expression, At) \
+            and params["StartDate"] < now() - START_DATE_GRACE_S:  # a one-time schedule ignores StartDate
+        raise ValidationException("The StartDate you specify cannot be earlier than 5 minutes ago.")
     if params.get("StartDate") is not None and params.get("EndDate") is not None \
             and params["EndDate"] <= params["StartDate"]:
         raise ValidationException("EndDate must be later than StartDate.")
@@ -70,9 +76,6 @@ def _check_target(target: dict[str, Any]) -> None:
             refs[member] = parse_target_arn(arn)
         except ValueError as exc:  # UnsupportedTarget is a ValueError too
             raise ValidationException(f"{member}: {exc}") from None
-    if refs["Target.Arn"].kind == "function":
-        raise ValidationException(f"Target.Arn: '{target['Arn']}': schedules cannot invoke functions yet "
-                                  "(a rule with a schedule expression can)")
     if refs["Target.Arn"].kind == "bus" and target.get("Input") is not None:
         try:
             orjson.loads(target["Input"])

@@ -219,9 +219,10 @@ def test_metrics_count_deliveries(events: BaseClient, endpoint: Endpoint,
 
 
 def metric(worker: WorkerProcess, series: str) -> float:
+    """The worker's value of `series` (`name{labels}`), or the sum over all its labels (`name`)."""
     text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=10).read().decode()
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series + " ")]
-    return values[0] if values else 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(series + " ") or ("{" not in series and line.startswith(series + "{")))
 
 
 def test_a_failing_destinations_breaker_opens_then_closes_when_it_recovers(

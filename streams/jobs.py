@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -77,7 +78,7 @@ class Job:
     def target(self) -> dict[str, Any]:
         return self.record["target"]
 
-    @property
+    @cached_property
     def ref(self) -> TargetRef:
         """Where the target's ARN points; ValueError (UnsupportedTarget) for an ARN of no known kind."""
         return parse_target_arn(str(self.target.get("Arn", "")))
@@ -109,16 +110,22 @@ class Job:
     def due_ms(self) -> int:
         return int(self.record.get("due_ms", 0))
 
+    @cached_property
+    def policy(self) -> TargetRetryPolicy:
+        """Read once a job: the delivery service asks for it several times per attempt (ValueError
+        for a policy that cannot be read, raised each time it is asked)."""
+        return TargetRetryPolicy.of(self.target.get("RetryPolicy"))
+
     @property
     def max_attempts(self) -> int:
         """Attempts in all: the first and MaximumRetryAttempts retries."""
-        return 1 + TargetRetryPolicy.of(self.target.get("RetryPolicy")).retries
+        return 1 + self.policy.retries
 
     @property
     def max_age_ms(self) -> int:
         if self.record_ms is not None:  # an archive's write: no age limit
             return NO_AGE_LIMIT_MS
-        return 1000 * TargetRetryPolicy.of(self.target.get("RetryPolicy")).max_age_s
+        return 1000 * self.policy.max_age_s
 
     def attempted(self, error: str | None, at_ms: int | None = None) -> None:
         """Note one attempt (error None: it succeeded)."""

@@ -108,6 +108,18 @@ DELIVERY_DEAD_LETTERS = Counter("busbar_delivery_dead_letters", "Deliveries give
 DELIVERY_LATENCY = Histogram("busbar_delivery_endpoint_seconds", "How long API destinations took to answer.",
                              ["destination"], registry=REGISTRY,
                              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+DELIVERY_CIRCUIT_OPEN = Gauge("busbar_delivery_circuit_open",
+                              "1 while a destination's circuit breaker is open or probing, 0 when closed.",
+                              ["destination"], registry=REGISTRY)
+DELIVERY_CIRCUIT_OPENED = Counter("busbar_delivery_circuit_opened",
+                                  "Times a destination's circuit breaker opened (again, after a failed probe).",
+                                  ["destination"], registry=REGISTRY)
+DELIVERY_CIRCUIT_HELD = Counter("busbar_delivery_circuit_held",
+                                "Deliveries parked until a destination's circuit breaker cools, no attempt made.",
+                                ["destination"], registry=REGISTRY)
+DELIVERY_SPILLED = Counter("busbar_delivery_spilled",
+                           "Deliveries parked, no attempt made, because their destination's lane was full.",
+                           ["destination"], registry=REGISTRY)
 DELIVERY_RATE_WAITS = Counter("busbar_delivery_rate_limit_waits",
                               "Requests that waited for their destination's rate limit.", ["destination"],
                               registry=REGISTRY)

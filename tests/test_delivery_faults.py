@@ -18,7 +18,7 @@ from botocore.client import BaseClient
 from tests.http_endpoint import Answer, Endpoint, Received
 from tests.support import DELIVERY_ENV, WorkerProcess, running, unique
 from tests.test_api_support import client_for
-from tests.test_delivery_http import API_KEY, dead_letters, put, route_to
+from tests.test_delivery_http import API_KEY, dead_letters, metric, put, route_to
 
 pytestmark = pytest.mark.kafka
 
@@ -149,7 +149,11 @@ def test_parked_retries_survive_kill_9(kafka_bootstrap: str, worker_logs: Path) 
             events = client_for(first.url)
             name, _ = route_to(events, endpoint.url + "/later", "API_KEY", API_KEY)
             sent = set(put(events, name, 20))
-            endpoint.wait_for(40, timeout=60)  # each tried twice at least: now parked in a retry topic
+            endpoint.wait_for(5, timeout=60)  # failed: parked in a retry topic, or held by the open breaker
+            deadline = time.monotonic() + 60
+            while metric(first, "busbar_delivery_retries_parked_total") < 40:  # twice the events: most wait there
+                assert time.monotonic() < deadline, "the failed deliveries were not parked"
+                time.sleep(0.2)
         finally:
             first.kill()
         failing.clear()

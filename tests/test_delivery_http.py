@@ -218,6 +218,47 @@ def test_metrics_count_deliveries(events: BaseClient, endpoint: Endpoint,
     assert f'busbar_delivery_endpoint_seconds_count{{destination="{name}"}} 3.0' in text
 
 
+def metric(worker: WorkerProcess, series: str) -> float:
+    """The worker's value of `series` (`name{labels}`), or the sum over all its labels (`name`)."""
+    text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=10).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(series + " ") or ("{" not in series and line.startswith(series + "{")))
+
+
+def test_a_failing_destinations_breaker_opens_then_closes_when_it_recovers(
+        events: BaseClient, endpoint: Endpoint, delivery_worker: WorkerProcess) -> None:
+    """While the endpoint fails, its parked deliveries are not tried (the breaker is open): only a
+    probe now and then reaches it. Once it recovers, a probe closes the breaker and every event
+    arrives."""
+    failing = True
+    delivered: set[str] = set()
+
+    def script(request: Received) -> Answer:
+        if failing:
+            return Answer(status=503, body=b"down for maintenance")
+        delivered.add(request.json()["id"])
+        return Answer()
+
+    endpoint.script = script
+    name, _ = route_to(events, endpoint.url + "/flaky", "API_KEY", API_KEY)
+    ids = put(events, name, 20)
+    endpoint.wait_for(5, timeout=60)  # five failures in a row open the breaker
+    time.sleep(6)  # without one: each event's first attempt and its retries at ~1, ~2 and ~4 s, 60 or more
+    requests = len(endpoint.received())
+    assert requests <= 24, f"{requests} requests reached the failing endpoint (20 events) in 6 s"
+    series = f'{{destination="{name}"}}'
+    assert metric(delivery_worker, "busbar_delivery_circuit_open" + series) == 1.0
+    assert metric(delivery_worker, "busbar_delivery_circuit_opened_total" + series) >= 2  # a probe failed
+    assert metric(delivery_worker, "busbar_delivery_circuit_held_total" + series) >= 20
+
+    failing = False
+    deadline = time.monotonic() + 60
+    while delivered != set(ids):
+        assert time.monotonic() < deadline, f"{len(delivered)} of 20 delivered after the endpoint recovered"
+        time.sleep(0.2)
+    assert metric(delivery_worker, "busbar_delivery_circuit_open" + series) == 0.0
+
+
 def test_refused_credentials_deauthorize_the_connection(events: BaseClient, endpoint: Endpoint,
                                                         delivery_worker: WorkerProcess) -> None:
     endpoint.script = lambda request: Answer(status=401, body=b"bad key")

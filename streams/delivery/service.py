@@ -3,12 +3,13 @@ group, hands each job to the deliverer of its target's kind (streams/delivery/de
 API destinations over HTTP, Kafka topics on any cluster, ...), parks failures in retry topics
 and dead-letters what will not be delivered.
 
-Isolation: each destination has its own lane (a bounded number of attempts in flight and its
-share of the rate limit), and records of all destinations are taken from Kafka as fast as they
-come, so a slow or failing endpoint only ever fills its own lane. A lane with too many
-deliveries waiting has new ones parked in the shortest retry tier (not counted as attempts)
-instead of held in memory. Retry-topic partitions are paused until their next record is due
-and resumed by a timer, which holds no other partition back.
+Isolation: each destination has its own lane (streams/delivery/lane.py: a bounded number of
+attempts in flight, its share of the rate limit, a circuit breaker), and records of all
+destinations are taken from Kafka as fast as they come, so a slow or failing endpoint only ever
+fills its own lane. A lane with too many deliveries waiting has new ones parked (not counted as
+attempts) instead of held in memory, and so has a destination whose breaker is open, until it
+cools. Retry-topic partitions are paused until their next record is due and resumed by a timer,
+which holds no other partition back.
 
 Durability: a record's offset is committed only once it is delivered, parked (the retry topic
 acknowledged it) or dead-lettered, so a crash repeats deliveries in hand (at-least-once) and
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -27,16 +27,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 
 from streams.config_service import ConfigService
-from streams.delivery.deliverer import Deliverer, Undeliverable
+from streams.delivery.deliverer import Attempt, Deliverer, Undeliverable
 from streams.delivery.function_deliverer import FunctionDeliverer
 from streams.delivery.http_deliverer import HttpDeliverer
 from streams.delivery.kafka_deliverer import KafkaDeliverer
+from streams.delivery.lane import Lane
 from streams.delivery.letters import ERROR_MAX, Headers, dead_letter_headers, dead_letter_topic
 from streams.delivery.offsets import PartitionOffsets
-from streams.delivery.rate import TokenBucket
 from streams.delivery.retries import Outcome
 from streams.jobs import Job, now_ms
 from streams.metrics import (
+    DELIVERY_CIRCUIT_HELD,
     DELIVERY_DEAD_LETTERS,
     DELIVERY_FAILURES,
     DELIVERY_LATENCY,
@@ -46,6 +47,7 @@ from streams.metrics import (
     DELIVERY_RETRIES_DUE,
     DELIVERY_RETRIES_PARKED,
     DELIVERY_RETRIES_WAITING,
+    DELIVERY_SPILLED,
 )
 from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
@@ -54,19 +56,14 @@ from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
 
 log = logging.getLogger(__name__)
 
-LANE_CONCURRENCY = 32  # requests in flight per destination per worker
-LANE_SPILL = 512  # deliveries waiting in one lane past which new ones are parked instead
 MAX_IN_HAND = 8192  # records taken and not finished, all lanes together, before fetching pauses
 COMMIT_EVERY_S = 1.0
-SPILL_DELAY_MS = 1000
 PRODUCE_RETRY_S = 1.0
+PARK_BATCH_BYTES = 1024 * 1024
 
 
-@dataclass
-class Lane:
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(LANE_CONCURRENCY))
-    bucket: TokenBucket = field(default_factory=lambda: TokenBucket(1.0))
-    waiting: int = 0
+def last_error(job: Job) -> str:
+    return str(job.record.get("last_error", "not delivered"))
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -109,8 +106,12 @@ class DeliveryService(Subsystem):
         settings = self.settings  # the retry topics exist: `busbar worker` creates them first
         for deliverer in set(self.deliverers.values()):
             await deliverer.start()
+        # Batches of up to a MiB a partition: parked jobs (1-2 KiB each) come in bursts, and with
+        # aiokafka's 16 KiB batches every job waiting for a full one woke at each drain (a third
+        # of the delivery service's CPU while a failing destination's backlog was parked).
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                          enable_idempotence=True, max_request_size=16 * 1024 * 1024)
+                                          enable_idempotence=True, max_request_size=16 * 1024 * 1024,
+                                          max_batch_size=PARK_BATCH_BYTES)
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, group_id=f"{settings.app_id}-delivery",
@@ -269,12 +270,15 @@ class DeliveryService(Subsystem):
             return
         name = attempt.lane
         if now_ms() - job.timestamp_ms > job.max_age_ms:
-            await self._give_up(job, name, f"{job.record.get('last_error', 'not delivered')} "
-                                           f"(older than MaximumEventAgeInSeconds)", 0)
+            await self._give_up(job, name, f"{last_error(job)} (older than MaximumEventAgeInSeconds)", 0)
             return
-        lane = self.lanes.setdefault(name, Lane())
-        if lane.waiting >= LANE_SPILL:
-            await self._park(job, job.park(now_ms() + SPILL_DELAY_MS))
+        lane = self.lanes.get(name) or self.lanes.setdefault(name, Lane(name))
+        if (until := lane.breaker.closed_until()) is not None:
+            await self._hold(job, lane, until)
+            return
+        if lane.full:
+            await self._park(job, job.park(lane.spill_due(now_ms())))
+            DELIVERY_SPILLED.labels(name).inc()
             return
         lane.waiting += 1
         try:
@@ -282,16 +286,45 @@ class DeliveryService(Subsystem):
         finally:
             lane.waiting -= 1
         try:
+            admission = await lane.breaker.admit()  # it may have opened while this one waited
+            if admission.go:
+                outcome = await self._attempt(lane, attempt, admission.probe)
+        finally:
+            lane.slots.release()
+        if not admission.go:
+            await self._hold(job, lane, admission.until_ms)
+            return
+        await self._settle(job, name, outcome)
+
+    async def _attempt(self, lane: Lane, attempt: Attempt, probe: bool) -> Outcome:
+        """One attempt, within the destination's rate limit; its outcome goes to the lane's breaker."""
+        try:
             if attempt.rate_per_s is not None:
                 lane.bucket.set_rate(attempt.rate_per_s * self.share)
                 waited = await lane.bucket.take()
                 if waited:
-                    DELIVERY_RATE_WAITS.labels(name).inc()
-                    DELIVERY_RATE_WAIT_SECONDS.labels(name).inc(waited)
+                    DELIVERY_RATE_WAITS.labels(lane.name).inc()
+                    DELIVERY_RATE_WAIT_SECONDS.labels(lane.name).inc(waited)
             outcome = await attempt.send()
-        finally:
-            lane.slots.release()
-        await self._settle(job, name, outcome)
+        except BaseException:
+            lane.breaker.abandoned(probe)
+            raise
+        if outcome.ok or not outcome.retriable:  # the destination answered: it is up
+            lane.breaker.succeeded(probe)
+        else:
+            lane.breaker.failed(probe)
+        lane.show()
+        return outcome
+
+    async def _hold(self, job: Job, lane: Lane, until_ms: int) -> None:
+        """Parked until the destination's breaker has cooled, no attempt counted; given up now
+        when the event would be too old by then."""
+        if until_ms - job.timestamp_ms > job.max_age_ms:
+            await self._give_up(job, lane.name, f"{last_error(job)} (MaximumEventAgeInSeconds passes while "
+                                                f"its destination's circuit breaker is open)", 0)
+            return
+        await self._park(job, job.park(until_ms))
+        DELIVERY_CIRCUIT_HELD.labels(lane.name).inc()
 
     async def _settle(self, job: Job, name: str, outcome: Outcome) -> None:
         job.attempted(None if outcome.ok else outcome.error)

@@ -29,7 +29,7 @@ pub struct PathTrie {
 
 #[derive(Default)]
 struct PathNode {
-    children: FxHashMap<Box<str>, u32>,
+    children: Children,
     slot: Option<u32>,
     /// More than one used path at or below here: objects in an array here bring in the array rule.
     multi: bool,
@@ -37,6 +37,39 @@ struct PathNode {
 
 /// A value no rule looks into.
 const NONE: u32 = u32::MAX;
+
+/// A trie node's children by key. Every key of every object on a used path is looked up here,
+/// and most nodes have a few children: scanning those (lengths first) costs less than hashing
+/// the key. Nodes with many children hash.
+#[derive(Default)]
+struct Children {
+    few: Vec<(Box<str>, u32)>,
+    many: FxHashMap<Box<str>, u32>,
+}
+
+/// Up to this many children are scanned.
+const FEW: usize = 12;
+
+impl Children {
+    fn get(&self, key: &str) -> Option<u32> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| k.len() == key.len() && **k == *key).map(|&(_, child)| child)
+        } else {
+            self.many.get(key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: &str, child: u32) {
+        self.few.push((key.into(), child));
+        if self.few.len() > FEW || !self.many.is_empty() {
+            self.many.extend(self.few.drain(..));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.few.is_empty() && self.many.is_empty()
+    }
+}
 
 impl PathTrie {
     /// Slot numbers are positions in `paths`.
@@ -46,11 +79,11 @@ impl PathTrie {
         for (slot, path) in paths.iter().enumerate() {
             let mut at = 0usize;
             for key in path {
-                at = match nodes[at].children.get(key.as_str()) {
-                    Some(&child) => child as usize,
+                at = match nodes[at].children.get(key) {
+                    Some(child) => child as usize,
                     None => {
                         let child = nodes.len();
-                        nodes[at].children.insert(key.as_str().into(), child as u32);
+                        nodes[at].children.insert(key, child as u32);
                         nodes.push(PathNode::default());
                         parents.push(at as u32);
                         child
@@ -72,7 +105,7 @@ impl PathTrie {
 
     /// Where a key holding dots leads from `node` (flatten.py `_dotted`): every part must be a step.
     fn dotted(&self, node: u32, key: &str) -> Option<u32> {
-        key.split('.').try_fold(node, |at, part| self.nodes[at as usize].children.get(part).copied())
+        key.split('.').try_fold(node, |at, part| self.nodes[at as usize].children.get(part))
     }
 }
 
@@ -276,14 +309,19 @@ impl<'de> Visitor<'de> for Top<'_, '_, 'de> {
         let ctx = self.ctx;
         let root = &ctx.trie.nodes[0];
         let (mut present, mut valid) = (0u16, 0u16);
+        // Each field's run of the log: fields are known keys, so a repeat is told by its bit.
+        let mut runs = [(0, 0); FIELDS.len()];
         let mut id = None;
         while let Some(key) = map.next_key_seed(Key)? {
             let field = field_number(&key).ok_or_else(undecided)?;
-            present |= 1 << field;
-            let node = root.children.get(&*key).copied().unwrap_or(NONE);
+            let node = root.children.get(&key).unwrap_or(NONE);
             let start = ctx.scratch.log.len();
             let seen = map.next_value_seed(At { ctx: &mut *ctx, node, here: 0, element: None })?;
-            ctx.keep_last(0, key, node, start);
+            if present & 1 << field != 0 {
+                ctx.forget(runs[field].0, runs[field].1);
+            }
+            present |= 1 << field;
+            runs[field] = (start, ctx.scratch.log.len());
             let ok = match (field, seen) {
                 (SOURCE | DETAIL_TYPE, Seen::Str(s)) => !s.is_empty(),
                 (TIME, Seen::Str(s)) => valid_time(&s),
@@ -442,8 +480,8 @@ impl<'de> Visitor<'de> for At<'_, '_, 'de> {
         }
         let base = ctx.keys.len();
         while let Some(key) = map.next_key_seed(Key)? {
-            let child = match used.children.get(&*key) {
-                Some(&child) => Some(child),
+            let child = match used.children.get(&key) {
+                Some(child) => Some(child),
                 // EventBridge joins field names with dots, so the key "a.b" is also the path a, b.
                 None if key.contains('.') => trie.dotted(node, &key),
                 None => None,

@@ -33,6 +33,7 @@ test: $(INSTALLED) $(JARS)
 
 bench: $(INSTALLED) $(JARS)
 	$(BIN)/python bench/matcher.py
+	$(BIN)/python bench/native_route.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/failing_target.py
 	$(BIN)/python bench/replay.py

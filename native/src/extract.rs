@@ -9,6 +9,10 @@
 //! array rule. Anything that is no plainly valid envelope (not JSON, a field of the wrong type)
 //! is left to Python, which dead-letters it with the reason. Every value is parsed in full, also
 //! where no rule looks, so a number or string that orjson refuses is refused here too.
+//!
+//! This runs once per bus record, so it allocates nothing in the common case: the record's
+//! UTF-8 is checked once as a whole rather than string by string, and the per-slot value lists
+//! and key lists are kept in Scratch from record to record (see `recycle`).
 
 use std::borrow::Cow;
 
@@ -25,7 +29,7 @@ pub struct PathTrie {
 
 #[derive(Default)]
 struct PathNode {
-    children: FxHashMap<Box<str>, u32>,
+    children: Children,
     slot: Option<u32>,
     /// More than one used path at or below here: objects in an array here bring in the array rule.
     multi: bool,
@@ -33,6 +37,39 @@ struct PathNode {
 
 /// A value no rule looks into.
 const NONE: u32 = u32::MAX;
+
+/// A trie node's children by key. Every key of every object on a used path is looked up here,
+/// and most nodes have a few children: scanning those (lengths first) costs less than hashing
+/// the key. Nodes with many children hash.
+#[derive(Default)]
+struct Children {
+    few: Vec<(Box<str>, u32)>,
+    many: FxHashMap<Box<str>, u32>,
+}
+
+/// Up to this many children are scanned.
+const FEW: usize = 12;
+
+impl Children {
+    fn get(&self, key: &str) -> Option<u32> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| k.len() == key.len() && **k == *key).map(|&(_, child)| child)
+        } else {
+            self.many.get(key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: &str, child: u32) {
+        self.few.push((key.into(), child));
+        if self.few.len() > FEW || !self.many.is_empty() {
+            self.many.extend(self.few.drain(..));
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.few.is_empty() && self.many.is_empty()
+    }
+}
 
 impl PathTrie {
     /// Slot numbers are positions in `paths`.
@@ -42,11 +79,11 @@ impl PathTrie {
         for (slot, path) in paths.iter().enumerate() {
             let mut at = 0usize;
             for key in path {
-                at = match nodes[at].children.get(key.as_str()) {
-                    Some(&child) => child as usize,
+                at = match nodes[at].children.get(key) {
+                    Some(child) => child as usize,
                     None => {
                         let child = nodes.len();
-                        nodes[at].children.insert(key.as_str().into(), child as u32);
+                        nodes[at].children.insert(key, child as u32);
                         nodes.push(PathNode::default());
                         parents.push(at as u32);
                         child
@@ -68,7 +105,7 @@ impl PathTrie {
 
     /// Where a key holding dots leads from `node` (flatten.py `_dotted`): every part must be a step.
     fn dotted(&self, node: u32, key: &str) -> Option<u32> {
-        key.split('.').try_fold(node, |at, part| self.nodes[at as usize].children.get(part).copied())
+        key.split('.').try_fold(node, |at, part| self.nodes[at as usize].children.get(part))
     }
 }
 
@@ -93,7 +130,7 @@ pub struct Event<'de> {
     pub arrays_matter: bool,
 }
 
-/// Buffers kept from record to record, so reading one allocates only its values.
+/// Buffers kept from record to record, so reading one allocates nothing once they have grown.
 #[derive(Default)]
 pub struct Scratch {
     /// Contexts as (parent context, array number, element index); context 0 is outside any array.
@@ -103,35 +140,54 @@ pub struct Scratch {
     /// what one key's value brought in is a run of it, undone when the key comes again.
     log: Vec<(u32, u32)>,
     flags: Vec<bool>,
+    /// The last record's per-slot value lists and key list, emptied (see Ctx::keys).
+    values: Vec<Vec<Value<'static>>>,
+    keys: Vec<SeenKey<'static>>,
+}
+
+impl Scratch {
+    /// Takes back an event's value lists for the next record.
+    pub fn give_back(&mut self, values: Vec<Vec<Value<'_>>>) {
+        self.values = values.into_iter().map(recycle).collect();
+    }
+}
+
+/// The same buffer, emptied, for items of another lifetime: collecting an emptied Vec's
+/// iterator into a Vec of the same layout reuses its allocation (std's in-place collect), so
+/// a record's borrowed values can live in buffers kept across records without unsafe code.
+fn recycle<T, U>(mut items: Vec<T>) -> Vec<U> {
+    items.clear();
+    items.into_iter().map(|_| unreachable!("the vector was emptied")).collect()
 }
 
 /// Reads a record; None when it is no plainly valid envelope (Python decides it).
-/// Every string is parsed (see Skip), and serde_json checks the UTF-8 of each string it
-/// parses, so the whole record is checked as orjson checks it, in the same pass.
+/// The record's UTF-8 is checked once, up front, as orjson checks it; serde_json then parses
+/// every string (see Skip) without checking each again.
 pub fn read<'de>(raw: &'de [u8], trie: &PathTrie, strict: bool, slots: usize, scratch: &mut Scratch) -> Option<Event<'de>> {
+    let text = std::str::from_utf8(raw).ok()?;
     scratch.contexts.clear();
     scratch.contexts.push((0, 0, 0));
     scratch.log.clear();
     scratch.flags.clear();
-    let mut de = serde_json::Deserializer::from_slice(raw);
-    let mut ctx = Ctx {
-        trie,
-        strict,
-        values: (0..slots).map(|_| Vec::new()).collect(),
-        scratch,
-        arrays: 0,
-        dead: false,
-        keys: Vec::with_capacity(16),
+    let mut values: Vec<Vec<Value<'de>>> = std::mem::take(&mut scratch.values).into_iter().map(recycle).collect();
+    values.resize_with(slots, Vec::new);
+    let keys = recycle(std::mem::take(&mut scratch.keys));
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut ctx = Ctx { trie, strict, values, scratch, arrays: 0, dead: false, keys };
+    let read = (&mut de).deserialize_map(Top { ctx: &mut ctx }).and_then(|id| de.end().map(|()| id));
+    let Ctx { mut values, scratch, keys, dead, .. } = ctx;
+    scratch.keys = recycle(keys);
+    let Ok(id) = read else {
+        scratch.give_back(values);
+        return None;
     };
-    let id = (&mut de).deserialize_map(Top { ctx: &mut ctx }).ok()?;
-    de.end().ok()?;
-    if ctx.dead {
-        for values in &mut ctx.values {
+    if dead {
+        for values in &mut values {
             values.retain(|v| v.ctx != DEAD);
         }
     }
-    let arrays_matter = ctx.scratch.flags.iter().any(|&raised| raised);
-    Some(Event { id, values: ctx.values, arrays_matter })
+    let arrays_matter = scratch.flags.iter().any(|&raised| raised);
+    Some(Event { id, values, arrays_matter })
 }
 
 struct Ctx<'t, 'de> {
@@ -144,8 +200,13 @@ struct Ctx<'t, 'de> {
     dead: bool,
     /// The keys of the objects being read that reached a used path, with their runs of the log:
     /// each object owns the entries from where it started.
-    keys: Vec<(Cow<'de, str>, usize, usize)>,
+    keys: Vec<SeenKey<'de>>,
 }
+
+/// A key that reached a used path: (the key, the trie node it leads to, its run of the log).
+/// Within one object, only the same key leads to the same node (but for dotted keys), so the
+/// node tells most keys apart before their text is compared.
+type SeenKey<'de> = (Cow<'de, str>, u32, usize, usize);
 
 impl<'de> Ctx<'_, 'de> {
     fn push(&mut self, node: u32, ctx: u32, leaf: impl FnOnce() -> Leaf<'de>) {
@@ -177,14 +238,14 @@ impl<'de> Ctx<'_, 'de> {
 
     /// The key of the object whose keys start at `base` is read from here to the log's end:
     /// when the object had it before, the earlier value no longer counts.
-    fn keep_last(&mut self, base: usize, key: Cow<'de, str>, start: usize) {
+    fn keep_last(&mut self, base: usize, key: Cow<'de, str>, node: u32, start: usize) {
         let end = self.scratch.log.len();
-        if let Some(i) = self.keys[base..].iter().position(|(k, _, _)| *k == key) {
-            let (_, from, to) = self.keys[base + i];
+        if let Some(i) = self.keys[base..].iter().position(|(k, n, _, _)| *n == node && *k == key) {
+            let (_, _, from, to) = self.keys[base + i];
             self.forget(from, to);
-            self.keys[base + i] = (key, start, end);
+            self.keys[base + i] = (key, node, start, end);
         } else {
-            self.keys.push((key, start, end));
+            self.keys.push((key, node, start, end));
         }
     }
 }
@@ -248,14 +309,19 @@ impl<'de> Visitor<'de> for Top<'_, '_, 'de> {
         let ctx = self.ctx;
         let root = &ctx.trie.nodes[0];
         let (mut present, mut valid) = (0u16, 0u16);
+        // Each field's run of the log: fields are known keys, so a repeat is told by its bit.
+        let mut runs = [(0, 0); FIELDS.len()];
         let mut id = None;
         while let Some(key) = map.next_key_seed(Key)? {
             let field = field_number(&key).ok_or_else(undecided)?;
-            present |= 1 << field;
-            let node = root.children.get(&*key).copied().unwrap_or(NONE);
+            let node = root.children.get(&key).unwrap_or(NONE);
             let start = ctx.scratch.log.len();
             let seen = map.next_value_seed(At { ctx: &mut *ctx, node, here: 0, element: None })?;
-            ctx.keep_last(0, key, start);
+            if present & 1 << field != 0 {
+                ctx.forget(runs[field].0, runs[field].1);
+            }
+            present |= 1 << field;
+            runs[field] = (start, ctx.scratch.log.len());
             let ok = match (field, seen) {
                 (SOURCE | DETAIL_TYPE, Seen::Str(s)) => !s.is_empty(),
                 (TIME, Seen::Str(s)) => valid_time(&s),
@@ -414,8 +480,8 @@ impl<'de> Visitor<'de> for At<'_, '_, 'de> {
         }
         let base = ctx.keys.len();
         while let Some(key) = map.next_key_seed(Key)? {
-            let child = match used.children.get(&*key) {
-                Some(&child) => Some(child),
+            let child = match used.children.get(&key) {
+                Some(child) => Some(child),
                 // EventBridge joins field names with dots, so the key "a.b" is also the path a, b.
                 None if key.contains('.') => trie.dotted(node, &key),
                 None => None,
@@ -424,7 +490,7 @@ impl<'de> Visitor<'de> for At<'_, '_, 'de> {
                 Some(child) => {
                     let start = ctx.scratch.log.len();
                     map.next_value_seed(At { ctx: &mut *ctx, node: child, here, element: None })?;
-                    ctx.keep_last(base, key, start);
+                    ctx.keep_last(base, key, child, start);
                 }
                 None => {
                     map.next_value::<Skip>()?;
@@ -484,5 +550,20 @@ impl<'de> Visitor<'de> for Skip {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
         while map.next_entry::<Skip, Skip>()?.is_some() {}
         Ok(Skip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recycle;
+
+    #[test]
+    fn recycling_keeps_the_buffer() {
+        let text = String::from("abc");
+        let mut borrowed: Vec<&str> = Vec::with_capacity(8);
+        borrowed.push(&text);
+        let at = borrowed.as_ptr() as usize;
+        let kept: Vec<&'static str> = recycle(borrowed);
+        assert_eq!((kept.as_ptr() as usize, kept.capacity(), kept.len()), (at, 8, 0));
     }
 }

@@ -96,7 +96,16 @@ pub struct Index {
     stack: Vec<u32>,
     hits: Vec<u32>,
     unsure: Vec<u32>,
+    /// The array walk's states to visit, states seen, states one path index leads to, and each
+    /// context's depth: kept from event to event like the buffers above.
+    states: Vec<State>,
+    seen: FxHashSet<State>,
+    reached: Vec<State>,
+    depths: Vec<u32>,
 }
+
+/// A state of the array walk: a node and the array elements used to reach it.
+type State = (u32, Vec<Choice>);
 
 /// Rules matched, and rules Python must check (no rule in both, none twice).
 #[derive(Default)]
@@ -147,6 +156,10 @@ impl Index {
             stack: Vec::new(),
             hits: Vec::new(),
             unsure: Vec::new(),
+            states: Vec::new(),
+            seen: FxHashSet::default(),
+            reached: Vec::new(),
+            depths: Vec::new(),
         }
     }
 
@@ -206,12 +219,16 @@ impl Index {
 
     /// The walk with the array rule: a state is a node and the array elements used so far.
     fn walk_arrays(&mut self, event: &Event, contexts: &[(u32, u32, u32)], fold: &Fold, epoch: u32, out: &mut Vec<u32>) {
-        let chains = chains(contexts);
-        let fits = |ctx: u32, chosen: &[Choice]| chosen.iter().all(|&(_, other)| compatible(&chains, ctx, other));
-        let Index { nodes, ranks, rule_stamps, hits, unsure, .. } = self;
-        let mut stack: Vec<(u32, Vec<Choice>)> = vec![(0, Vec::new())];
-        let mut seen: FxHashSet<(u32, Vec<Choice>)> = FxHashSet::default();
-        let mut reached: Vec<(u32, Vec<Choice>)> = Vec::new();
+        let Index { nodes, ranks, rule_stamps, hits, unsure, states: stack, seen, reached, depths, .. } = self;
+        depths.clear();
+        for &(parent, _, _) in contexts {
+            // A context comes after its parent; context 0, outside any array, is its own parent.
+            depths.push(if depths.is_empty() { 0 } else { depths[parent as usize] + 1 });
+        }
+        let fits = |ctx: u32, chosen: &[Choice]| chosen.iter().all(|&(_, other)| compatible(contexts, depths, ctx, other));
+        stack.clear();
+        seen.clear();
+        stack.push((0, Vec::new()));
         while let Some((at, chosen)) = stack.pop() {
             let node = &nodes[at as usize];
             take_rules(&node.rules, rule_stamps, epoch, out);
@@ -282,29 +299,24 @@ fn take_rules(rules: &[u32], stamps: &mut [u32], epoch: u32, out: &mut Vec<u32>)
     }
 }
 
-/// Each context as its chain of (array, element) pairs from the root.
-fn chains(contexts: &[(u32, u32, u32)]) -> Vec<Vec<(u32, u32)>> {
-    let mut out: Vec<Vec<(u32, u32)>> = Vec::with_capacity(contexts.len());
-    for (i, &(parent, array, index)) in contexts.iter().enumerate() {
-        // A context is pushed after its parent, so the parent's chain is there already.
-        let mut chain = if i == 0 { Vec::new() } else { out[parent as usize].clone() };
-        if i != 0 {
-            chain.push((array, index));
-        }
-        out.push(chain);
-    }
-    out
-}
-
 /// consistency.py `compatible`: values in different elements of one array never go together.
-fn compatible(chains: &[Vec<(u32, u32)>], a: u32, b: u32) -> bool {
-    for (&(array_a, index_a), &(array_b, index_b)) in chains[a as usize].iter().zip(&chains[b as usize]) {
-        if array_a != array_b {
-            return true;
+/// That compares the two contexts' chains of (array, element) from the root over their common
+/// length; the first pair that differs decides. Each context is one element of one array under
+/// its parent, so two chains agree exactly as far as their contexts' ancestors are the same, and
+/// the pair that differs first is that of the two ancestors whose parents are the same.
+fn compatible(contexts: &[(u32, u32, u32)], depths: &[u32], mut a: u32, mut b: u32) -> bool {
+    while depths[a as usize] > depths[b as usize] {
+        a = contexts[a as usize].0;
+    }
+    while depths[b as usize] > depths[a as usize] {
+        b = contexts[b as usize].0;
+    }
+    while a != b {
+        let ((parent_a, array_a, _), (parent_b, array_b, _)) = (contexts[a as usize], contexts[b as usize]);
+        if parent_a == parent_b {
+            return array_a != array_b;
         }
-        if index_a != index_b {
-            return false;
-        }
+        (a, b) = (parent_a, parent_b);
     }
     true
 }

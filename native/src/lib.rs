@@ -137,6 +137,7 @@ impl EnvelopeMatcher {
         let tuple_of = |rules: &[u32]| PyTuple::new(py, rules.iter().map(|&r| self.rules[r as usize].clone_ref(py)));
         let matched = tuple_of(&outcome.matched)?.into_any();
         let unsure = if outcome.unsure.is_empty() { py.None().into_bound(py) } else { tuple_of(&outcome.unsure)?.into_any() };
+        self.scratch.give_back(event.values);
         Ok(Some(PyTuple::new(py, [id, matched, unsure])?))
     }
 }

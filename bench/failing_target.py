@@ -6,12 +6,15 @@ bench/pipeline.py (1,000 rules, every event matching two of them, Kafka topic ta
   2. with: one more rule sends every tenth event to an API destination whose endpoint (an
      aiohttp server on 127.0.0.1, in this process) answers 500 to every request, so each of
      those events is tried, parked in a retry topic, tried again, ... by the delivery service
-     of the same worker while the router routes.
+     of the same worker while the router routes;
+  3. with --delivery-process, also: the same, but delivered by a `busbar deliver` process beside a
+     worker started with BUSBAR_WORKER_DELIVERY=0 (the router's process then does no delivery).
 Throughput is routed input events/s from the router group's committed offsets, after
---warmup-events. The last line is the ratio with/without: 1.0 means the failing target costs
+--warmup-events. The last lines are the ratios with/without: 1.0 means the failing target costs
 the router nothing. Figures on a shared machine are noisy: compare runs taken minutes apart.
 
 Run: .venv/bin/python bench/failing_target.py [--events N] [--warmup-events N] [--kafka BOOTSTRAP]
+     [--delivery-process]
 """
 
 from __future__ import annotations
@@ -62,14 +65,18 @@ def fail_in_background(worker: WorkerProcess, endpoint: Endpoint) -> None:
     assert answer["FailedEntryCount"] == 0
 
 
-def parked(worker: WorkerProcess) -> float:
-    """Deliveries the worker parked in retry topics so far (its /metrics)."""
-    text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=10).read().decode()
+def parked(deliverer: WorkerProcess) -> float:
+    """Deliveries parked in retry topics so far (the /metrics of the process that delivers)."""
+    text = urllib.request.urlopen(f"{deliverer.url}/metrics", timeout=10).read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("busbar_delivery_retries_parked_total{"))
 
 
-def measure(bootstrap: str, args: argparse.Namespace, work: Path, failing: bool) -> float:
+# The setups: where delivery runs, if there is an HTTP target at all.
+WITHOUT, IN_WORKER, IN_PROCESS = "without", "with a failing HTTP target", "the same, delivered by `busbar deliver`"
+
+
+def measure(bootstrap: str, args: argparse.Namespace, work: Path, setup: str) -> float:
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     names = TopicNames(prefix)
     ensure_topics(bootstrap, {names.config: {"cleanup.policy": "compact"}, names.deliveries: {},
@@ -81,22 +88,27 @@ def measure(bootstrap: str, args: argparse.Namespace, work: Path, failing: bool)
     store.write_many(rule_records(prefix), timeout=60)
     store.stop()
     env = {**DELIVERY_ENV, "BUSBAR_MAX_RULES_PER_BUS": str(RULES + 1)}  # the failing rule comes on top
+    if setup == IN_PROCESS:
+        env["BUSBAR_WORKER_DELIVERY"] = "0"
     worker = WorkerProcess(bootstrap, prefix=prefix, extra_env=env).start(work, timeout=120)
+    deliverer = WorkerProcess(bootstrap, prefix=prefix, app_id=prefix, extra_env=env,
+                              command=("deliver",)).start(work, timeout=120) if setup == IN_PROCESS else worker
     with Endpoint(lambda request: Answer(status=500, body=b"failing on purpose")) as endpoint:
         try:
-            if failing:
+            if setup != WITHOUT:
                 fail_in_background(worker, endpoint)
             total = args.warmup_events + args.events
             put_events(bootstrap, names.bus(BUS), total)
             rate = measure_throughput(bootstrap, f"{prefix}-router", names.bus(BUS), total, 600,
                                       args.warmup_events)
-            retries = parked(worker)
+            retries = parked(deliverer)
         finally:
+            deliverer.stop()
             worker.stop()
         requests = len(endpoint.requests)
-    label = "with a failing HTTP target" if failing else "without"
-    detail = f"; the endpoint answered {requests:,} requests with 500, {retries:,.0f} retries parked" if failing else ""
-    print(f"{label}: {rate:,.0f} routed input events/s{detail}", flush=True)
+    detail = f"; the endpoint answered {requests:,} requests with 500, {retries:,.0f} retries parked" \
+        if setup != WITHOUT else ""
+    print(f"{setup}: {rate:,.0f} routed input events/s{detail}", flush=True)
     return rate
 
 
@@ -105,15 +117,20 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="timed events per run")
     parser.add_argument("--warmup-events", type=int, default=50_000, help="events routed before the timed ones")
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
+    parser.add_argument("--delivery-process", action="store_true",
+                        help="also measure delivery in a `busbar deliver` process beside a worker that does not deliver")
     args = parser.parse_args()
+    setups = [IN_WORKER, IN_PROCESS] if args.delivery_process else [IN_WORKER]
     with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp, kafka(args.kafka, Path(tmp),
                                                                            PARTITIONS) as bootstrap:
         print(f"setup: 1,000 rules, {args.warmup_events + args.events:,} events per run, each matching 2 rules; "
               f"with: every tenth also to an API destination answering 500", flush=True)
-        without = measure(bootstrap, args, Path(tmp), failing=False)
-        failing = measure(bootstrap, args, Path(tmp), failing=True)
-    print(f"router with an HTTP target failing in the background: {failing:.0f} events/s, "
-          f"x{failing / without:.2f} of {without:.0f} without")
+        without = measure(bootstrap, args, Path(tmp), WITHOUT)
+        rates = {setup: measure(bootstrap, args, Path(tmp), setup) for setup in setups}
+    for setup, rate in rates.items():
+        where = "delivery in its own process" if setup == IN_PROCESS else "delivery in the worker"
+        print(f"router with an HTTP target failing in the background, {where}: {rate:.0f} events/s, "
+              f"x{rate / without:.2f} of {without:.0f} without")
 
 
 if __name__ == "__main__":

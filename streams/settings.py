@@ -36,6 +36,11 @@ SETTINGS: dict[str, Setting] = {
         "0: the worker does not serve the EventBridge API on its port (API processes, `busbar api`, do); "
         "/health, /metrics and the connectors' routes stay.",
     ),
+    "worker_delivery": Setting(
+        "BUSBAR_WORKER_DELIVERY", "1",
+        "0: the worker does not deliver to targets beyond its router's (API destinations, other clusters, "
+        "functions, retries); delivery processes, `busbar deliver`, do.",
+    ),
     "broker_port": Setting("BUSBAR_BROKER_PORT", "19092", "Port of the embedded Kafka broker (its controller takes the next one)."),
     "data_dir": Setting("BUSBAR_DATA_DIR", ".busbar", "Where the embedded broker keeps its data and logs."),
     "app_id": Setting("BUSBAR_APP_ID", "busbar", "Faust app id = Kafka consumer group of the workers."),
@@ -108,6 +113,7 @@ class Settings:
     host: str
     port: int
     worker_api: bool
+    worker_delivery: bool
     broker_port: int
     data_dir: Path
     app_id: str

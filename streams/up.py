@@ -1,7 +1,7 @@
-"""`busbar up`: broker (unless one is given), topics, one worker and, if asked, API processes,
-in the foreground.
+"""`busbar up`: broker (unless one is given), topics, one worker and, if asked, API and delivery
+processes, in the foreground.
 
-The worker and the API processes run as child processes, so that Ctrl-C or SIGTERM can stop them
+The worker and the side processes run as child processes, so that Ctrl-C or SIGTERM can stop them
 and then the broker in that order, each with a deadline, leaving no process and no bound port behind.
 """
 
@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.embedded_kafka import (
@@ -57,17 +58,26 @@ def wait_healthy(url: str, child: subprocess.Popen, timeout: float, name: str = 
 
 
 @dataclass(frozen=True)
-class ApiProcesses:
-    """`busbar up --api-processes N`: N API processes (`busbar api`) sharing `port`."""
+class SideProcesses:
+    """`busbar up --api-processes N` or `--delivery-processes N`: N processes of `busbar COMMAND`
+    sharing `port` (streams/side_process.py)."""
 
+    command: str
     count: int
     port: int
+    flag: str  # the `busbar up` option naming the port, for the error when it is taken
+    label: str  # "API processes", for the banner and errors
+    role: str  # what they do, for the banner
+
+    @property
+    def name(self) -> str:
+        return f"the {self.label}"
 
     def url(self, settings: Settings) -> str:
         return f"http://{settings.host}:{self.port}"
 
 
-def banner(settings: Settings, api_url: str, embedded: bool, api: ApiProcesses | None = None) -> str:
+def banner(settings: Settings, api_url: str, embedded: bool, sides: Sequence[SideProcesses] = ()) -> str:
     from streams.api.credentials import load_credentials
 
     try:
@@ -75,8 +85,8 @@ def banner(settings: Settings, api_url: str, embedded: bool, api: ApiProcesses |
     except ValueError as exc:
         raise UpError(str(exc)) from exc
     kind = "embedded Apache Kafka" if embedded else "Kafka"
-    processes = [f"  API processes: {api.url(settings)}    ({api.count} sharing the port; PutEvents scales here)"] \
-        if api is not None else []
+    processes = [f"  {side.label}: {side.url(settings)}    ({side.count} sharing the port; {side.role})"
+                 for side in sides]
     return "\n".join([
         "busbar is up  (Ctrl-C stops it)",
         f"  API:    {api_url}    ({auth})",
@@ -87,19 +97,19 @@ def banner(settings: Settings, api_url: str, embedded: bool, api: ApiProcesses |
     ])
 
 
-def run_up(settings: Settings, api: ApiProcesses | None = None) -> int:
+def run_up(settings: Settings, sides: Sequence[SideProcesses] = ()) -> int:
     """Runs until a signal; returns the process exit code."""
     if not port_free(settings.port, settings.host):
         raise UpError(f"port {settings.port} is already in use: pick another with --port")
-    if api is not None and not port_free(api.port, settings.host):
-        raise UpError(f"port {api.port} is already in use: pick another with --api-port")
+    for side in sides:
+        if not port_free(side.port, settings.host):
+            raise UpError(f"port {side.port} is already in use: pick another with {side.flag}")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
     broker: EmbeddedKafka | None = None
-    worker: subprocess.Popen | None = None
-    api_children: subprocess.Popen | None = None
+    children: list[tuple[str, subprocess.Popen]] = []
     try:
         if settings.embedded:
             fetch_jars(settings.kafka_lib)
@@ -110,19 +120,22 @@ def run_up(settings: Settings, api: ApiProcesses | None = None) -> int:
             os.environ["BUSBAR_KAFKA_BOOTSTRAP"] = broker.bootstrap
             settings = Settings.from_env()
         print("starting worker ...", flush=True)
-        worker = spawn([sys.executable, "-m", "streams", "worker"], env=dict(os.environ))
+        # With delivery processes, they deliver and the worker's router keeps its CPU.
+        delivery_off = {"BUSBAR_WORKER_DELIVERY": "0"} if any(s.command == "deliver" for s in sides) else {}
+        worker = spawn([sys.executable, "-m", "streams", "worker"], env={**os.environ, **delivery_off})
+        children.append(("the worker", worker))
         api_url = f"http://{settings.host}:{settings.port}"
         wait_healthy(f"{api_url}/health", worker, READY_TIMEOUT_S)
-        if api is not None:
-            print(f"starting {api.count} API processes ...", flush=True)
-            api_children = spawn([sys.executable, "-m", "streams", "api", "--processes", str(api.count)],
-                                 env={**os.environ, "BUSBAR_PORT": str(api.port)})
-            wait_healthy(f"{api.url(settings)}/health", api_children, READY_TIMEOUT_S, "the API processes",
-                         api.count)
-        print(banner(settings, api_url, broker is not None, api), flush=True)
+        for side in sides:
+            print(f"starting {side.count} {side.label} ...", flush=True)
+            child = spawn([sys.executable, "-m", "streams", side.command, "--processes", str(side.count)],
+                          env={**os.environ, "BUSBAR_PORT": str(side.port)})
+            children.append((side.name, child))
+            wait_healthy(f"{side.url(settings)}/health", child, READY_TIMEOUT_S, side.name, side.count)
+        print(banner(settings, api_url, broker is not None, sides), flush=True)
         while not stop.is_set():
-            for name, child in (("the worker", worker), ("the API processes", api_children)):
-                if child is not None and child.poll() is not None:
+            for name, child in children:
+                if child.poll() is not None:
                     print(f"busbar: {name} exited with {child.returncode}", file=sys.stderr)
                     return 1
             stop.wait(0.5)
@@ -131,7 +144,7 @@ def run_up(settings: Settings, api: ApiProcesses | None = None) -> int:
     except EmbeddedKafkaError as exc:
         raise UpError(str(exc)) from exc
     finally:
-        stop_process(api_children, WORKER_STOP_TIMEOUT_S)
-        stop_process(worker, WORKER_STOP_TIMEOUT_S)
+        for _, child in reversed(children):  # side processes first, the worker last
+            stop_process(child, WORKER_STOP_TIMEOUT_S)
         if broker is not None:
             broker.stop()

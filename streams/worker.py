@@ -75,10 +75,11 @@ def create_app(settings: Settings) -> faust.App:
     connectors = install_connectors(app, settings=settings, topics=topics, config=config, api=api)
     scheduler = SchedulerService(settings, config)
     correlation = CorrelationService(app, settings, config)
-    delivery = DeliveryService(settings, config)
     functions = FunctionService(app, settings, config)
     subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config), scheduler,
-                                   correlation, delivery, functions]
+                                   correlation, functions]
+    if settings.worker_delivery:  # else delivery processes (`busbar deliver`) deliver
+        subsystems.append(DeliveryService(settings, config))
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

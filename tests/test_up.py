@@ -140,13 +140,17 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_up_with_api_processes(tmp_path: Path, kafka_bootstrap: str) -> None:
+def test_up_with_api_and_delivery_processes(tmp_path: Path, kafka_bootstrap: str) -> None:
     """`--api-processes 2`: two `busbar api` processes share --api-port beside the worker, serve the
-    API there, and stop with `busbar up`."""
-    (api_port,) = free_ports(1)
-    up = Up(tmp_path, "--kafka", kafka_bootstrap, "--api-processes", "2", "--api-port", str(api_port))
+    API there, and stop with `busbar up`; so does a `busbar deliver` process with `--delivery-processes`."""
+    api_port, delivery_port = free_ports(2)
+    up = Up(tmp_path, "--kafka", kafka_bootstrap, "--api-processes", "2", "--api-port", str(api_port),
+            "--delivery-processes", "1", "--delivery-port", str(delivery_port))
     up.wait_for("busbar is up")
     assert f"API processes: http://127.0.0.1:{api_port}    (2 sharing the port" in up.output()
+    assert f"delivery processes: http://127.0.0.1:{delivery_port}    (1 sharing the port" in up.output()
+    with urllib.request.urlopen(f"http://127.0.0.1:{delivery_port}/health", timeout=3) as resp:
+        assert resp.status == 200 and "pid" in json.loads(resp.read())
     pids = set()
     deadline = time.monotonic() + 20
     while len(pids) < 2 and time.monotonic() < deadline:  # each request a new connection: either process
@@ -158,4 +162,5 @@ def test_up_with_api_processes(tmp_path: Path, kafka_bootstrap: str) -> None:
     assert up.terminate() < 10
     assert up.proc.returncode == 0, up.output()
     assert processes_mentioning(f"BUSBAR_PORT={api_port}") == []
-    assert port_free(api_port) and port_free(up.port)
+    assert processes_mentioning(f"BUSBAR_PORT={delivery_port}") == []
+    assert port_free(api_port) and port_free(delivery_port) and port_free(up.port)

@@ -1,4 +1,4 @@
-"""Commands that run busbar itself: `up`, `worker`, `api`, `fetch-kafka`."""
+"""Commands that run busbar itself: `up`, `worker`, `api`, `deliver`, `fetch-kafka`."""
 
 from __future__ import annotations
 
@@ -50,14 +50,25 @@ def apply_flags(values: dict[str, Any]) -> Settings:
               help="Also run this many API processes (`busbar api`) sharing --api-port: PutEvents ingest "
                    "then scales with cores.")
 @click.option("--api-port", type=int, default=None, help="Port of the API processes [default: --port + 1].")
-def up(api_processes: int, api_port: int | None, **values: Any) -> None:
+@click.option("--delivery-processes", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Deliver in this many processes (`busbar deliver`) instead of the worker: its router then "
+                   "keeps its CPU under HTTP targets.")
+@click.option("--delivery-port", type=int, default=None,
+              help="Port of the delivery processes' /health and /metrics [default: --port + 2].")
+def up(api_processes: int, api_port: int | None, delivery_processes: int, delivery_port: int | None,
+       **values: Any) -> None:
     """Run busbar in the foreground: the embedded Kafka broker (unless --kafka), topics, one worker."""
-    from streams.up import ApiProcesses, UpError, run_up
+    from streams.up import SideProcesses, UpError, run_up
 
     settings = apply_flags(values)
-    api = ApiProcesses(api_processes, api_port or settings.port + 1) if api_processes else None
+    sides = [SideProcesses("api", api_processes, api_port or settings.port + 1, "--api-port", "API processes",
+                           "PutEvents scales here")] if api_processes else []
+    if delivery_processes:
+        sides.append(SideProcesses("deliver", delivery_processes, delivery_port or settings.port + 2,
+                                   "--delivery-port",
+                                   "delivery processes", "/health and /metrics; they deliver, not the worker"))
     try:
-        sys.exit(run_up(settings, api))
+        sys.exit(run_up(settings, sides))
     except UpError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -84,23 +95,45 @@ def worker(**values: Any) -> None:
     runner.execute_from_commandline()
 
 
-@click.command()
-@server_options
-@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
-              help="API processes to run, all on --port (SO_REUSEPORT: the kernel spreads connections).")
-def api(processes: int, **values: Any) -> None:
-    """Run the EventBridge API alone (no routing), beside workers: ingest scales with processes."""
-    settings = apply_flags(values)
+def processes_option(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+                        help=f"{kind} processes to run, all on --port (SO_REUSEPORT: the kernel spreads "
+                             "connections).")
+
+
+def run_side(command: str, settings: Settings, run: Callable[[Settings, int], int], processes: int) -> None:
+    """A side process (`busbar api`, `busbar deliver`) against an existing cluster, with its topics."""
     if settings.embedded:
-        raise click.ClickException("busbar api needs --kafka or BUSBAR_KAFKA_BOOTSTRAP (`busbar up` starts a broker)")
+        raise click.ClickException(f"busbar {command} needs --kafka or BUSBAR_KAFKA_BOOTSTRAP "
+                                   "(`busbar up` starts a broker)")
     import logging
 
-    from streams.api_process import run
     from streams.topics import ensure_internal_topics
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ensure_internal_topics(settings)
     sys.exit(run(settings, processes))
+
+
+@click.command()
+@server_options
+@processes_option("API")
+def api(processes: int, **values: Any) -> None:
+    """Run the EventBridge API alone (no routing), beside workers: ingest scales with processes."""
+    from streams.api_process import run
+
+    run_side("api", apply_flags(values), run, processes)
+
+
+@click.command()
+@server_options
+@processes_option("Delivery")
+def deliver(processes: int, **values: Any) -> None:
+    """Run the delivery service alone (API destinations, other clusters, functions, retries), beside
+    workers started with BUSBAR_WORKER_DELIVERY=0: their routers then keep their CPU."""
+    from streams.delivery_process import run
+
+    run_side("deliver", apply_flags(values), run, processes)
 
 
 @click.command("fetch-kafka")
@@ -115,4 +148,4 @@ def fetch_kafka(lib_dir: Path | None) -> None:
     click.echo(f"Kafka jars ready in {target}")
 
 
-COMMANDS = [up, worker, api, fetch_kafka]
+COMMANDS = [up, worker, api, deliver, fetch_kafka]

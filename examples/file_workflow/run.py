@@ -149,5 +149,6 @@ def summarize(planned: list[Upload], outcomes: dict[str, dict[str, Any]]) -> dic
         files[item.key] = {"ended": ended, "expected": expected, "payload": payload, "ok": good}
     return {"files": files, "ok": all(file["ok"] for file in files.values())}
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -50,6 +50,22 @@ whose other keys match is re-sent as it is (the server changes nothing if the se
 same) and reported unchanged.
 
 Correlation rules are busbar's own resource (busbar_client), applied after buses and rules.
+
+Functions (Python handlers run as rule targets, busbar's own resource too) are applied after
+buses and before rules, whose targets may name them:
+
+    functions:
+      - name: enrich
+        handler: shop.handlers:enrich     # package.module:callable (or Lambda's module.callable)
+        timeout: 10                       # seconds (default 3)
+        max_concurrency: 4                # invocations at once, per worker (default 10)
+        environment: {TABLE: orders}      # seen by this function's handler only
+        on_success: orders                # a bus (name or ARN) for Lambda's destination events
+        on_failure: arn:aws:events:us-east-1:000000000000:event-bus/alerts
+
+Each handler is imported here, in the applying process (its working directory and PYTHONPATH),
+and a handler that cannot be imported is reported beside the function's line; it is applied
+all the same, as the workers import handlers from their own working directory.
 """
 
 from __future__ import annotations
@@ -70,6 +86,8 @@ from botocore.exceptions import ClientError
 from streams.busbar_client import BusbarClient
 from streams.connect_client import ConnectClient, ConnectError
 from streams.correlation_rules import InvalidCorrelation, parse_rule
+from streams.function_definition import InvalidFunction, parse_function
+from streams.handler_import import HandlerUnavailable, import_handler
 from streams.model import RULE_FIELDS
 
 BUS_KEYS = {"Name", "Description", "Tags"}
@@ -116,12 +134,13 @@ def load(path: Path) -> dict[str, list[dict[str, Any]]]:
         raise InvalidDeclaration(f"{path}: not valid YAML or JSON: {exc}") from None
     if data is None:
         data = {}
-    sections = {"buses", "rules", "connectors", "correlations"}
+    sections = {"buses", "functions", "rules", "connectors", "correlations"}
     if not isinstance(data, dict) or not set(data) <= sections:
-        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses', 'rules', 'connectors' and/or "
-                                 "'correlations'")
+        raise InvalidDeclaration(f"{path}: expected a mapping with 'buses', 'functions', 'rules', 'connectors' "
+                                 "and/or 'correlations'")
     return {
         "buses": [_item(path, "buses", index, item, BUS_KEYS) for index, item in enumerate(data.get("buses") or [])],
+        "functions": [_function(path, index, item) for index, item in enumerate(data.get("functions") or [])],
         "rules": [_rule(path, index, item) for index, item in enumerate(data.get("rules") or [])],
         "connectors": [_connector(path, index, item) for index, item in enumerate(data.get("connectors") or [])],
         "correlations": [_correlation(path, index, item)
@@ -191,6 +210,13 @@ def _correlation(path: Path, index: int, item: Any) -> dict[str, Any]:
         raise InvalidDeclaration(f"{path}: correlations[{index}]{f' ({name})' if name else ''}: {exc}") from None
 
 
+def _function(path: Path, index: int, item: Any) -> dict[str, Any]:
+    try:
+        return parse_function(item).record()
+    except InvalidFunction as exc:
+        raise InvalidDeclaration(f"{path}: functions[{index}]: {exc}") from None
+
+
 def _target(where: str, target: dict[str, Any]) -> dict[str, Any]:
     converted: dict[str, Any] = {}
     for key, value in target.items():
@@ -222,15 +248,19 @@ def _tags(where: str, tags: Any) -> list[dict[str, str]]:
 def apply(client: BaseClient, declaration: dict[str, list[dict[str, Any]]], *,
           dry_run: bool, connect: ConnectClient | None = None,
           busbar: BusbarClient | None = None) -> Iterator[PlannedChange]:
-    """Bring the server in line with the declaration, one resource at a time, buses first,
-    connectors and correlation rules last (they name buses). `connect` is needed when connectors
-    are declared, `busbar` when correlation rules are.
+    """Bring the server in line with the declaration, one resource at a time, buses first, then
+    functions (rules' targets name them), connectors and correlation rules last (they name buses).
+    `connect` is needed when connectors are declared, `busbar` when functions or correlation rules are.
 
     A generator, so that when the server refuses something (ClientError, Refused propagate)
     the caller has already reported what was changed before it.
     """
     for bus in declaration["buses"]:
         yield _apply_bus(client, bus, dry_run)
+    if declaration.get("functions") and busbar is None:
+        raise InvalidDeclaration("functions need busbar's own API: pass a BusbarClient")
+    for function in declaration.get("functions", []):
+        yield _apply_function(busbar, function, dry_run)  # type: ignore[arg-type]  # checked above
     for rule in declaration["rules"]:
         yield _apply_rule(client, rule, dry_run)
     for connector in declaration.get("connectors", []):
@@ -321,6 +351,23 @@ def _apply_correlation(busbar: BusbarClient, definition: dict[str, Any], dry_run
     if not dry_run:
         busbar.put_correlation(definition)
     return PlannedChange(resource, "created" if current is None else "updated")
+
+
+def _apply_function(busbar: BusbarClient, record: dict[str, Any], dry_run: bool) -> PlannedChange:
+    resource = f"function {record['FunctionName']}"
+    try:
+        import_handler(record["Handler"], record["Environment"]["Variables"])
+        details = []
+    except HandlerUnavailable as exc:
+        details = [f"warning: {exc}; the workers import it from their own working directory and PYTHONPATH"]
+    current = _missing(lambda: busbar.get_function(record["FunctionName"]))
+    stored = None if current is None else {key: value for key, value in current.items()
+                                           if key not in ("FunctionArn", "LastModified")}
+    if stored == record:
+        return PlannedChange(resource, "unchanged", details)
+    if not dry_run:
+        busbar.put_function(record)
+    return PlannedChange(resource, "created" if current is None else "updated", details)
 
 
 def _same(key: str, wanted: Any, current: Any) -> bool:

@@ -20,6 +20,10 @@ AWS_TOPIC_SERVICES: dict[str, tuple[re.Pattern[str], str]] = {
     "firehose": (re.compile(r"^deliverystream/([A-Za-z0-9_.-]{1,64})$"), "firehose.{}"),
 }
 KAFKA_TOPIC = re.compile(r"^topic/([A-Za-z0-9_.-]{1,64})/([A-Za-z0-9._-]{1,249})$")
+# Lambda's function resource, with an optional version or alias qualifier (which busbar ignores:
+# a function has one version, the handler the workers import).
+LAMBDA_FUNCTION = re.compile(r"^function:([A-Za-z0-9_-]{1,64})(?::(\$LATEST|[A-Za-z0-9_-]{1,128}))?$")
+FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ARN = re.compile(r"^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$")
 
 
@@ -29,10 +33,11 @@ class UnsupportedTarget(ValueError):
 
 @dataclass(frozen=True)
 class TargetRef:
-    """Where a target's events go: a Kafka topic (on a named cluster), a bus, or an API destination."""
+    """Where a target's events go: a Kafka topic (on a named cluster), a bus, an API destination or
+    a function."""
 
-    kind: str  # "topic" | "bus" | "api-destination"
-    name: str  # topic name, bus name or API destination name
+    kind: str  # "topic" | "bus" | "api-destination" | "function"
+    name: str  # topic name, bus name, API destination name or function name
     cluster: str = LOCAL_CLUSTER
 
 
@@ -90,6 +95,10 @@ def parse_named_arn(arn: str, kind: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
+def function_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
+
 def kafka_topic_arn(region: str, account: str, topic: str, cluster: str = LOCAL_CLUSTER) -> str:
     return f"arn:aws:kafka:{region}:{account}:topic/{cluster}/{topic}"
 
@@ -132,6 +141,12 @@ def parse_target_arn(arn: str) -> TargetRef:
         if not match:
             raise ValueError(f"'{arn}': a Kafka target ARN is arn:aws:kafka:<region>:<account>:topic/<cluster>/<topic>")
         return TargetRef("topic", match.group(2), match.group(1))
+    if service == "lambda":
+        match = LAMBDA_FUNCTION.match(resource)
+        if not match:
+            raise ValueError(f"'{arn}': a function ARN is arn:aws:lambda:<region>:<account>:function:<name>"
+                             "[:<version or alias>]")
+        return TargetRef("function", match.group(1))
     if service in AWS_TOPIC_SERVICES:
         pattern, naming = AWS_TOPIC_SERVICES[service]
         match = pattern.match(resource)
@@ -140,5 +155,5 @@ def parse_target_arn(arn: str) -> TargetRef:
         return TargetRef("topic", naming.format(match.group(1)))
     raise UnsupportedTarget(
         f"'{arn}': busbar cannot deliver to the {service} service; supported targets are Kafka topics, event buses, "
-        "API destinations, and SQS/SNS/Kinesis/Firehose ARNs (mapped to Kafka topics)"
+        "API destinations, Lambda functions, and SQS/SNS/Kinesis/Firehose ARNs (mapped to Kafka topics)"
     )

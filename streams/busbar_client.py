@@ -1,4 +1,4 @@
-"""A client for busbar's own operations (correlation rules), beside boto3's events client.
+"""A client for busbar's own operations (correlation rules, functions), beside boto3's events client.
 
 They are not in botocore's EventBridge model, so boto3 cannot call them; this sends them the
 way botocore sends the events API (AWS JSON 1.1, `X-Amz-Target: Busbar.<Operation>`, signed
@@ -55,3 +55,15 @@ class BusbarClient:
 
     def delete_correlation(self, name: str, bus: str = "default") -> dict[str, Any]:
         return self.call("DeleteCorrelation", {"name": name, "bus": bus})
+
+    def put_function(self, definition: dict[str, Any]) -> dict[str, Any]:
+        return self.call("PutFunction", definition)
+
+    def get_function(self, name: str) -> dict[str, Any]:
+        return self.call("GetFunction", {"FunctionName": name})
+
+    def list_functions(self) -> list[dict[str, Any]]:
+        return self.call("ListFunctions", {})["Functions"]
+
+    def delete_function(self, name: str) -> dict[str, Any]:
+        return self.call("DeleteFunction", {"FunctionName": name})

@@ -113,3 +113,17 @@ DELIVERY_RATE_WAITS = Counter("busbar_delivery_rate_limit_waits",
 DELIVERY_RATE_WAIT_SECONDS = Counter("busbar_delivery_rate_limit_wait_seconds",
                                      "Time requests waited for their destination's rate limit.", ["destination"],
                                      registry=REGISTRY)
+
+# --- functions (streams/functions), updated per invocation: running a handler costs far more ---
+FUNCTION_INVOCATIONS = Counter("busbar_function_invocations", "Handler invocations started, retries included.",
+                               ["function"], registry=REGISTRY)
+FUNCTION_ERRORS = Counter("busbar_function_errors", "Invocations that failed (an exception or a timeout).",
+                          ["function", "error_type"], registry=REGISTRY)
+FUNCTION_DURATION = Histogram("busbar_function_duration_seconds", "How long handlers ran (a timeout counts in full).",
+                              ["function"], registry=REGISTRY,
+                              buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+FUNCTION_THROTTLES = Counter("busbar_function_throttles",
+                             "Invocations that waited because the function was at its MaxConcurrency.",
+                             ["function"], registry=REGISTRY)
+FUNCTION_DEAD_LETTERS = Counter("busbar_function_dead_letters", "Invocations given up and dead-lettered.",
+                                ["function"], registry=REGISTRY)

@@ -68,6 +68,11 @@ def api_destination_key(name: str) -> str:
     return f"api-destination/{name}"
 
 
+def function_key(name: str) -> str:
+    """A function (a Python handler run by the workers), as streams/function_definition.py stores it."""
+    return f"function/{name}"
+
+
 def encode_record(record: Record | None) -> bytes | None:
     return None if record is None else orjson.dumps(record)
 
@@ -208,6 +213,13 @@ class Model:
 
     def api_destinations(self) -> list[Record]:
         return sorted((r for _, r in self.with_prefix("api-destination/")), key=lambda r: r["Name"])
+
+    # --- functions ----------------------------------------------------------------------------
+    def function(self, name: str) -> Record | None:
+        return self._records.get(function_key(name))
+
+    def functions(self) -> list[Record]:
+        return sorted((r for _, r in self.with_prefix("function/")), key=lambda r: r["FunctionName"])
 
     def __len__(self) -> int:
         return len(self._records)

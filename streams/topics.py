@@ -82,6 +82,15 @@ class TopicNames:
         """Events matching a correlation rule, keyed by rule and group, for the windows' agent."""
         return f"{self.prefix}.correlation"
 
+    def function(self, name: str) -> str:
+        """A function's invocations, consumed by the workers' agent for that function."""
+        return f"{self.prefix}.function.{name}"
+
+    def function_of(self, topic: str) -> str | None:
+        """The function whose topic this is; None for any other topic."""
+        head = f"{self.prefix}.function."
+        return topic[len(head):] if topic.startswith(head) else None
+
     def retry(self, tier_s: int) -> str:
         """Where failed HTTP deliveries wait about `tier_s` seconds before they are tried again."""
         return f"{self.prefix}.retry.{tier_s}s"

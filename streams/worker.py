@@ -15,6 +15,7 @@ from streams.config_store import ConfigStore
 from streams.connect import install as install_connectors
 from streams.correlation.service import CorrelationService
 from streams.delivery.service import DeliveryService
+from streams.functions.service import FunctionService
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from streams.metrics import render as render_metrics
@@ -65,8 +66,9 @@ def create_app(settings: Settings) -> faust.App:
     scheduler = SchedulerService(settings, config)
     correlation = CorrelationService(app, settings, config)
     delivery = DeliveryService(settings, config)
+    functions = FunctionService(app, settings, config)
     subsystems: list[Subsystem] = [config, router, api, connectors, ReplayService(settings, config), scheduler,
-                                   correlation, delivery]
+                                   correlation, delivery, functions]
     for subsystem in subsystems:
         # Started with the app itself, not once Faust's consumer group has settled (app.service):
         # none of them reads through Faust, and a worker restarted after a crash then routes and

@@ -12,6 +12,7 @@ from streams.api.operations import (
     connections,
     correlations,
     events,
+    functions,
     permissions,
     replays,
     rules,
@@ -79,6 +80,10 @@ BUSBAR_OPERATIONS: dict[str, Handler] = {
     "Busbar.DescribeCorrelation": correlations.describe_correlation,
     "Busbar.ListCorrelations": correlations.list_correlations,
     "Busbar.DeleteCorrelation": correlations.delete_correlation,
+    "Busbar.PutFunction": functions.put_function,
+    "Busbar.GetFunction": functions.get_function,
+    "Busbar.ListFunctions": functions.list_functions,
+    "Busbar.DeleteFunction": functions.delete_function,
 }
 
 

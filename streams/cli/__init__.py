@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from streams.cli import api_commands, connect_commands, correlation_commands, dlq, replay_commands, server
+from streams.cli import (
+    api_commands,
+    connect_commands,
+    correlation_commands,
+    dlq,
+    function_commands,
+    replay_commands,
+    server,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,7 +23,7 @@ def cli() -> None:
 
 for command in server.COMMANDS:
     cli.add_command(command)
-for command in api_commands.COMMANDS + correlation_commands.COMMANDS:
+for command in api_commands.COMMANDS + correlation_commands.COMMANDS + function_commands.COMMANDS:
     cli.add_command(command)
 for command in (*connect_commands.COMMANDS, *replay_commands.COMMANDS):
     cli.add_command(command)

@@ -13,8 +13,9 @@ from streams.topics import TopicNames
 
 
 class KafkaDestinations:
-    """Every destination a worker has today is a Kafka topic on some cluster: a bus's topic,
-    a user's topic, or the queue of HTTP deliveries (`busbar.deliveries`)."""
+    """Every destination a worker has is a Kafka topic on some cluster: a bus's topic, a user's
+    topic, the queue of HTTP deliveries (`busbar.deliveries`) or a function's topic, whose agent
+    runs the handler."""
 
     def __init__(self, clusters: Clusters, topics: TopicNames) -> None:
         self._clusters = clusters
@@ -26,6 +27,8 @@ class KafkaDestinations:
             return self._clusters.sink(LOCAL_CLUSTER, self._topics.bus(ref.name))
         if ref.kind == "api-destination":
             return self._clusters.sink(LOCAL_CLUSTER, self._topics.deliveries)
+        if ref.kind == "function":
+            return self._clusters.sink(LOCAL_CLUSTER, self._topics.function(ref.name))
         try:
             return self._clusters.sink(ref.cluster, ref.name)
         except KeyError:

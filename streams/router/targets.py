@@ -105,6 +105,8 @@ class Target:
             http = DynamicParameters(self.spec.get("HttpParameters") or {})
             self._http = http if http.any else None
             return partial(self._delivery_record, shaped or self._raw)
+        if kind == "function":
+            return partial(self._delivery_record, shaped or self._raw)
         return shaped
 
     @staticmethod
@@ -116,7 +118,8 @@ class Target:
                                   ingestion_time=ingestion_time(timestamp_ms))
 
     def _delivery_record(self, shaped: Payload, event: dict[str, Any], raw: bytes, timestamp_ms: int) -> bytes:
-        """Work for the HTTP delivery workers: the router itself never talks HTTP."""
+        """Work for the HTTP delivery workers or a function's agent: the router itself never talks
+        HTTP nor runs a handler. The same record goes through the retry path when they fail."""
         target = self.spec
         if self._http is not None:  # JSONPath values, read from this event
             target = {**self.spec, "HttpParameters": self._http.resolve(event)}

@@ -36,16 +36,19 @@ def _unique_ids(ids: list[str]) -> None:
         raise ValidationException(f"Target Id(s) {', '.join(repeated)} appear more than once in the request.")
 
 
-def _target_error(target: TargetSpec) -> str | None:
-    """Why busbar cannot deliver to this target (its ARN or its dead-letter ARN), or None."""
+def _target_error(ctx: Context, target: TargetSpec) -> tuple[str, str] | None:
+    """(error code, why) busbar cannot deliver to this target (its ARN or its dead-letter ARN), or None.
+    A function must exist when its target is put: unlike a topic, nothing else would create it."""
     arns = [("Arn", target["Arn"])]
     if (target.get("DeadLetterConfig") or {}).get("Arn"):
         arns.append(("DeadLetterConfig.Arn", target["DeadLetterConfig"]["Arn"]))
     for member, arn in arns:
         try:
-            parse_target_arn(arn)
+            ref = parse_target_arn(arn)
         except ValueError as exc:  # UnsupportedTarget is a ValueError too
-            return f"{member}: {exc}"
+            return "ValidationException", f"{member}: {exc}"
+        if ref.kind == "function" and ctx.model.function(ref.name) is None:
+            return "ResourceNotFoundException", f"{member}: function {ref.name} does not exist"
     return None
 
 
@@ -62,11 +65,11 @@ async def put_targets(ctx: Context, params: Params) -> Response:
             DynamicParameters(target.get("HttpParameters") or {})
         except InvalidInputSpec as exc:
             raise ValidationException(f"Target {target['Id']} is not valid: {exc}") from None
-        error = _target_error(target)
+        error = _target_error(ctx, target)
         if error is None:
             accepted.append(target)
         else:
-            failed.append({"TargetId": target["Id"], "ErrorCode": "ValidationException", "ErrorMessage": error})
+            failed.append({"TargetId": target["Id"], "ErrorCode": error[0], "ErrorMessage": error[1]})
     async with ctx.write_lock:
         record = require_rule(ctx, bus, rule)
         by_id = {target["Id"]: target for target in record.get("Targets", [])}

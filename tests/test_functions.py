@@ -1,0 +1,143 @@
+"""Functions on a real worker and broker: declared through busbar's API, targeted with Lambda ARNs
+by boto3, invoked by the worker's Faust agents (handlers in tests/function_handlers.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from streams.busbar_client import BusbarClient
+from tests.support import WorkerProcess, unique
+from tests.test_api_support import client_for, read_topic
+from tests.test_router_support import ACCOUNT, REGION, create_topics
+
+pytestmark = pytest.mark.kafka
+
+HANDLERS = "tests.function_handlers"
+
+
+def lambda_arn(name: str, qualifier: str = "") -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}" + (f":{qualifier}" if qualifier else "")
+
+
+class Setup:
+    """A bus, a function reporting to its own topic, and a rule sending the bus's events to it."""
+
+    def __init__(self, worker: WorkerProcess, handler: str, **function: Any) -> None:
+        self.worker = worker
+        self.events = client_for(worker.url)
+        self.busbar = BusbarClient(worker.url, REGION, Credentials("test", "test"))
+        self.bus, self.name, self.out = unique("fbus"), unique("fn"), unique("fout")
+        create_topics(worker.bootstrap, worker.topics.prefix + "." + self.out)
+        self.out = worker.topics.prefix + "." + self.out
+        self.events.create_event_bus(Name=self.bus)
+        environment = {"OUT_TOPIC": self.out, **function.pop("environment", {})}
+        self.function = self.busbar.put_function({"FunctionName": self.name, "Handler": f"{HANDLERS}:{handler}",
+                                                  "Environment": {"Variables": environment}, **function})
+
+    def target(self, qualifier: str = "", **target: Any) -> None:
+        self.events.put_rule(Name="to-fn", EventBusName=self.bus, EventPattern=json.dumps({"source": ["shop"]}))
+        result = self.events.put_targets(Rule="to-fn", EventBusName=self.bus, Targets=[
+            {"Id": "fn", "Arn": lambda_arn(self.name, qualifier), **target}])
+        assert result["FailedEntryCount"] == 0, result
+
+    def put(self, *details: dict[str, Any]) -> list[str]:
+        entries = [{"EventBusName": self.bus, "Source": "shop", "DetailType": "OrderCreated",
+                    "Detail": json.dumps(detail)} for detail in details]
+        answer = self.events.put_events(Entries=entries)
+        assert answer["FailedEntryCount"] == 0
+        return [entry["EventId"] for entry in answer["Entries"]]
+
+    def reports(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        return read_topic(self.worker.bootstrap, self.out, lambda records: len(records) >= count, timeout)
+
+
+def test_handler_gets_the_event_and_lambdas_context(busbar_worker: WorkerProcess) -> None:
+    setup = Setup(busbar_worker, "echo", Timeout=7, MemorySize=256, environment={"GREETING": "hello"})
+    setup.target(qualifier="$LATEST")
+    [event_id] = setup.put({"order": 1})
+    [report] = setup.reports(1)
+    event = report["event"]
+    assert (event["id"], event["source"], event["detail-type"], event["detail"]) == (
+        event_id, "shop", "OrderCreated", {"order": 1})
+    context = report["context"]
+    assert context["function_name"] == setup.name
+    assert context["function_version"] == "$LATEST"
+    assert context["invoked_function_arn"] == lambda_arn(setup.name, "$LATEST")
+    assert context["memory_limit_in_mb"] == "256"
+    assert context["log_group_name"] == f"/aws/lambda/{setup.name}"
+    assert "[$LATEST]" in context["log_stream_name"]
+    assert len(context["aws_request_id"]) == 36
+    assert 0 < context["remaining_ms"] <= 7000
+    assert report["env"] == {"GREETING": "hello", "AWS_LAMBDA_FUNCTION_NAME": setup.name, "AWS_REGION": REGION}
+    assert report["thread"].startswith("busbar-function-")
+
+
+def test_put_get_list_delete_and_targets_refused_for_missing_functions(busbar_worker: WorkerProcess) -> None:
+    busbar = BusbarClient(busbar_worker.url, REGION, Credentials("test", "test"))
+    name = unique("fn")
+    stored = busbar.put_function({"FunctionName": name, "Handler": f"{HANDLERS}:echo", "max_concurrency": 2,
+                                  "environment": {"A": 1}})
+    assert stored["FunctionArn"] == lambda_arn(name)
+    assert (stored["Handler"], stored["Timeout"], stored["MaxConcurrency"], stored["Environment"]) == (
+        f"{HANDLERS}:echo", 3, 2, {"Variables": {"A": "1"}})
+    assert busbar.get_function(name) == stored
+    assert name in [function["FunctionName"] for function in busbar.list_functions()]
+    events = client_for(busbar_worker.url)
+    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["x"]}))
+    answer = events.put_targets(Rule=name, Targets=[{"Id": "ok", "Arn": lambda_arn(name)},
+                                                    {"Id": "missing", "Arn": lambda_arn(name + "-not")},
+                                                    {"Id": "bad", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:x"}])
+    assert [(entry["TargetId"], entry["ErrorCode"]) for entry in answer["FailedEntries"]] == [
+        ("missing", "ResourceNotFoundException"), ("bad", "ValidationException")]
+    assert f"function {name}-not does not exist" in answer["FailedEntries"][0]["ErrorMessage"]
+    assert [target["Id"] for target in events.list_targets_by_rule(Rule=name)["Targets"]] == ["ok"]
+    assert busbar.delete_function(name) == {}
+    with pytest.raises(ClientError) as missing:
+        busbar.get_function(name)
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"Handler": "no colon or dot"}, "handler 'no colon or dot' is not package.module:callable"),
+    ({"Timeout": 0}, "Timeout is 0: a whole number from 1 to 900"),
+    ({"environment": {"1X": "y"}}, "environment variable name '1X'"),
+    ({"on_success": "arn:aws:sqs:us-east-1:000000000000:q"}, "only an event bus can be a function's destination"),
+    ({"colour": "red"}, "unknown key 'colour'"),
+])
+def test_invalid_functions_are_refused_naming_the_member(busbar_worker: WorkerProcess, changes: dict,
+                                                         message: str) -> None:
+    busbar = BusbarClient(busbar_worker.url, REGION, Credentials("test", "test"))
+    with pytest.raises(ClientError) as refused:
+        busbar.put_function({"FunctionName": "bad", "Handler": f"{HANDLERS}:echo", **changes})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert message in refused.value.response["Error"]["Message"]
+
+
+def test_a_destination_bus_must_exist(busbar_worker: WorkerProcess) -> None:
+    busbar = BusbarClient(busbar_worker.url, REGION, Credentials("test", "test"))
+    with pytest.raises(ClientError, match="Event bus nowhere does not exist"):
+        busbar.put_function({"FunctionName": unique("fn"), "Handler": f"{HANDLERS}:echo", "on_failure": "nowhere"})
+
+
+def test_async_handler_gets_the_shaped_input(busbar_worker: WorkerProcess) -> None:
+    setup = Setup(busbar_worker, "async_echo")
+    setup.target(InputTransformer={"InputPathsMap": {"order": "$.detail.order"},
+                                   "InputTemplate": '{"order": <order>, "rule": "<aws.events.rule-name>"}'})
+    setup.put({"order": 7})
+    [report] = setup.reports(1)
+    assert report["event"] == {"order": 7, "rule": "to-fn"}
+    assert not report["thread"].startswith("busbar-function-")  # awaited on the worker's loop
+
+
+def test_max_concurrency_is_respected(busbar_worker: WorkerProcess) -> None:
+    setup = Setup(busbar_worker, "busy", MaxConcurrency=2)
+    setup.target()
+    setup.put(*({"order": n} for n in range(8)))
+    reports = setup.reports(8)
+    assert sorted(report["event"]["detail"]["order"] for report in reports) == list(range(8))
+    assert max(report["running"] for report in reports) == 2

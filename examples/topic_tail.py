@@ -8,10 +8,11 @@ counted again.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -24,27 +25,42 @@ class Record:
 
 class TopicTail:
     def __init__(self, bootstrap: str, topics: list[str], group: str) -> None:
-        self._create_missing(bootstrap, topics)
+        created = self._create_missing(bootstrap, topics)
         self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
                                    "log_level": 0})
         starts = []
         for topic in topics:
             for partition in self._consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                _, end = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                starts.append(TopicPartition(topic, partition, end))
+                start = OFFSET_BEGINNING if topic in created else self._end(TopicPartition(topic, partition))
+                starts.append(TopicPartition(topic, partition, start))
         self._consumer.assign(starts)
 
     @staticmethod
-    def _create_missing(bootstrap: str, topics: list[str]) -> None:
+    def _create_missing(bootstrap: str, topics: list[str]) -> set[str]:
+        """The topics created here: all they will hold comes from this run."""
         admin = AdminClient({"bootstrap.servers": bootstrap})
         existing = admin.list_topics(timeout=10).topics
         missing = [NewTopic(topic, 1, 1) for topic in topics if topic not in existing]
-        for future in admin.create_topics(missing).values() if missing else []:
+        created = set()
+        for topic, future in admin.create_topics(missing).items() if missing else []:
             try:
                 future.result()
+                created.add(topic)
             except KafkaException as exc:  # a rule's first record created it meanwhile
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise
+        return created
+
+    def _end(self, partition: TopicPartition, wait: float = 30.0) -> int:
+        """Where the partition ends now, once it has a leader (a topic just created may not yet)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self._consumer.get_watermark_offsets(partition, timeout=10)[1]
+            except KafkaException as exc:
+                if not exc.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def poll(self, seconds: float) -> list[Record]:
         records = []

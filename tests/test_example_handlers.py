@@ -6,6 +6,7 @@ carrying the attribute they read, to show that they need nothing from busbar.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import urllib.error
@@ -23,6 +24,7 @@ from examples.order_processing import analytics
 from examples.order_processing.inventory import API_KEY_HEADER, SCARCE, Inventory, InventoryService
 from examples.order_processing.producer import CATALOGUE, orders
 from examples.order_processing.run import expected_figures
+from tests.support import ROOT
 
 CONTEXT = SimpleNamespace(aws_request_id="c0ffee00-0000-4000-8000-000000000001", function_name="test")
 
@@ -31,6 +33,16 @@ def order_event(detail: dict[str, Any]) -> dict[str, Any]:
     return {"version": "0", "id": "e1", "detail-type": "OrderCreated", "source": "shop.orders",
             "account": "000000000000", "time": "2026-12-01T09:00:00Z", "region": "us-east-1", "resources": [],
             "detail": detail}
+
+
+@pytest.mark.parametrize("module", ["examples/order_processing/analytics.py", "examples/file_workflow/handlers.py"])
+def test_the_handlers_are_plain_lambda_handlers_importing_nothing_of_busbar(module: str) -> None:
+    tree = ast.parse((ROOT / module).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported and not imported & {"streams", "connectors", "examples", "tests"}
 
 
 # --- order analytics ----------------------------------------------------------------------------

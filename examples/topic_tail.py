@@ -12,8 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+NO_LEADER_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART}
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class TopicTail:
     @staticmethod
     def _create_missing(bootstrap: str, topics: list[str]) -> set[str]:
         """The topics created here: all they will hold comes from this run."""
-        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
         existing = admin.list_topics(timeout=10).topics
         missing = [NewTopic(topic, 1, 1) for topic in topics if topic not in existing]
         created = set()
@@ -58,7 +60,7 @@ class TopicTail:
             try:
                 return self._consumer.get_watermark_offsets(partition, timeout=10)[1]
             except KafkaException as exc:
-                if not exc.args[0].retriable() or time.monotonic() > deadline:
+                if exc.args[0].code() not in NO_LEADER_YET or time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
 

@@ -86,7 +86,7 @@ from botocore.exceptions import ClientError
 from streams.busbar_client import BusbarClient
 from streams.connect_client import ConnectClient, ConnectError
 from streams.correlation_rules import InvalidCorrelation, parse_rule
-from streams.function_definition import InvalidFunction, parse_function
+from streams.function_definition import InvalidFunction, declared, parse_function
 from streams.handler_import import HandlerUnavailable, import_handler
 from streams.model import RULE_FIELDS
 
@@ -361,9 +361,7 @@ def _apply_function(busbar: BusbarClient, record: dict[str, Any], dry_run: bool)
     except HandlerUnavailable as exc:
         details = [f"warning: {exc}; the workers import it from their own working directory and PYTHONPATH"]
     current = _missing(lambda: busbar.get_function(record["FunctionName"]))
-    stored = None if current is None else {key: value for key, value in current.items()
-                                           if key not in ("FunctionArn", "LastModified")}
-    if stored == record:
+    if current is not None and declared(current) == record:
         return PlannedChange(resource, "unchanged", details)
     if not dry_run:
         busbar.put_function(record)

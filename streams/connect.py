@@ -24,7 +24,7 @@ from streams.api.server import ApiServer
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.groups import GROUP_PROTOCOLS
-from streams.router.clusters import parse_clusters
+from streams.kafka_clusters import parse_clusters
 from streams.settings import Settings
 from streams.topics import TopicNames, ensure_topics
 

@@ -33,6 +33,8 @@ KEYS = {
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 HANDLER = re.compile(rf"^({_IDENTIFIER}(?:\.{_IDENTIFIER})*)[:.]({_IDENTIFIER})$")
 VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# What the API adds when it shows a function; given back (a described function put again), ignored.
+READ_ONLY = ("FunctionArn", "LastModified")
 
 
 class InvalidFunction(ValueError):
@@ -95,11 +97,16 @@ def destination_bus(destination: str) -> str:
     return ref.name
 
 
+def declared(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored or shown function without what the API adds to it."""
+    return {key: value for key, value in record.items() if key not in READ_ONLY}
+
+
 def parse_function(item: Any) -> FunctionDefinition:
     if not isinstance(item, Mapping):
         raise InvalidFunction("a function is a mapping with a name and a handler")
     members: dict[str, Any] = {}
-    for key, value in item.items():
+    for key, value in declared(item).items():
         name = KEYS.get(str(key), str(key))
         if name not in KEYS.values():
             raise InvalidFunction(f"unknown key {key!r}; allowed: {', '.join(sorted(KEYS))}")

@@ -91,7 +91,8 @@ def render() -> bytes:
     return generate_latest(REGISTRY)
 
 # --- HTTP delivery (streams/delivery), updated per request: HTTP costs far more than a counter ---
-DELIVERY_REQUESTS = Counter("busbar_delivery_requests", "Requests sent to API destinations, by outcome.",
+DELIVERY_REQUESTS = Counter("busbar_delivery_requests",
+                            "Delivery attempts (HTTP requests, Kafka writes), by destination and outcome.",
                             ["destination", "outcome"], registry=REGISTRY)
 DELIVERY_FAILURES = Counter("busbar_delivery_failures", "Failed delivery attempts, by reason.",
                             ["destination", "reason"], registry=REGISTRY)

@@ -36,6 +36,7 @@ def _report(event: Any, context: Any, **extra: Any) -> None:
         "env": {name: os.environ.get(name) for name in ("GREETING", "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION")},
         "imported_with": IMPORTED_WITH,
         "thread": threading.current_thread().name,
+        "at": time.time(),
         **extra,
     }).encode())
     producer.flush(10)

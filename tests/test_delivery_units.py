@@ -10,8 +10,10 @@ import time
 import orjson
 import pytest
 
+from streams.arns import TargetRef
+from streams.delivery.deliverer import Undeliverable
 from streams.delivery.guard import GuardedResolver, RefusedConnection
-from streams.delivery.jobs import Job
+from streams.delivery.kafka_deliverer import KafkaDeliverer
 from streams.delivery.letters import dead_letter_headers, delivery_from_letter
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
@@ -24,6 +26,8 @@ from streams.delivery.retries import (
     retriable_status,
     tier_for,
 )
+from streams.jobs import Job
+from streams.settings import Settings
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
@@ -108,3 +112,22 @@ def test_resolver_refuses_names_that_lead_to_private_addresses() -> None:
     with pytest.raises(RefusedConnection, match="localhost resolves to a refused address"):
         asyncio.run(resolve(False))
     assert asyncio.run(resolve(True))
+
+
+def test_a_kafka_job_keeps_the_record_as_the_router_sent_it() -> None:
+    headers = [("busbar-rule", b"r"), ("busbar-bus", b"b")]
+    job = Job.for_record(target={"Id": "t", "Arn": "arn:aws:kafka:us-east-1:000000000000:topic/west/orders"}, bus="b", rule="r",
+                         value=b'{"id":"e1"}', key=b"\x00e1", headers=headers, timestamp_ms=1_700_000_000_000)
+    again = Job.decode(job.encode(), 0)
+    assert (again.payload, again.key, again.headers) == (b'{"id":"e1"}', b"\x00e1", headers)
+    assert again.timestamp_ms == 1_700_000_000_000 and again.ref.cluster == "west"
+
+
+def test_kafka_deliverer_lanes_by_cluster_and_topic_and_refuses_unknown_clusters() -> None:
+    settings = Settings.from_env({"BUSBAR_CLUSTERS": "west=10.0.0.1:9092", "BUSBAR_TOPIC_PREFIX": "p"})
+    deliverer = KafkaDeliverer(settings)
+    job = Job.for_record(target={"Arn": "x"}, bus="b", rule="r", value=b"{}", key=None, headers=[], timestamp_ms=1)
+    assert deliverer.prepare(job, TargetRef("topic", "orders", "west")).lane == "west/orders"
+    assert deliverer.prepare(job, TargetRef("bus", "other")).lane == "local/p.bus.other"
+    with pytest.raises(Undeliverable, match="unknown Kafka cluster 'east'"):
+        deliverer.prepare(job, TargetRef("topic", "orders", "east"))

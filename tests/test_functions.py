@@ -4,6 +4,8 @@ by boto3, invoked by the worker's Faust agents (handlers in tests/function_handl
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from botocore.exceptions import ClientError
 from streams.busbar_client import BusbarClient
 from tests.support import WorkerProcess, unique
 from tests.test_api_support import client_for, read_topic
-from tests.test_router_support import ACCOUNT, REGION, create_topics
+from tests.test_router_support import ACCOUNT, REGION, create_topics, headers, read_all
 
 pytestmark = pytest.mark.kafka
 
@@ -54,6 +56,30 @@ class Setup:
 
     def reports(self, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         return read_topic(self.worker.bootstrap, self.out, lambda records: len(records) >= count, timeout)
+
+    def dead_letters(self, count: int, timeout: float = 60.0) -> list[tuple[dict[str, str], Any]]:
+        """(headers, value) of the first `count` records of the bus's dead-letter queue."""
+        deadline = time.monotonic() + timeout
+        topic = self.worker.topics.dlq(self.bus)
+        while True:
+            letters = read_all(self.worker.bootstrap, topic)
+            if len(letters) >= count or time.monotonic() > deadline:
+                return [(headers(letter), json.loads(letter.value())) for letter in letters]
+            time.sleep(0.5)
+
+    def follow_destinations(self) -> str:
+        """A rule on a bus of its own sending Lambda's destination events to a topic; the bus's name."""
+        bus, topic = unique("dest"), self.worker.topics.prefix + "." + unique("results")
+        create_topics(self.worker.bootstrap, topic)
+        self.events.create_event_bus(Name=bus)
+        self.events.put_rule(Name="results", EventBusName=bus, EventPattern=json.dumps({"source": ["lambda"]}))
+        self.events.put_targets(Rule="results", EventBusName=bus, Targets=[
+            {"Id": "t", "Arn": f"arn:aws:kafka:{REGION}:{ACCOUNT}:topic/local/{topic}"}])
+        self.results = topic
+        return bus
+
+    def results_read(self, count: int) -> list[dict[str, Any]]:
+        return read_topic(self.worker.bootstrap, self.results, lambda records: len(records) >= count, 60.0)
 
 
 def test_handler_gets_the_event_and_lambdas_context(busbar_worker: WorkerProcess) -> None:
@@ -141,3 +167,81 @@ def test_max_concurrency_is_respected(busbar_worker: WorkerProcess) -> None:
     reports = setup.reports(8)
     assert sorted(report["event"]["detail"]["order"] for report in reports) == list(range(8))
     assert max(report["running"] for report in reports) == 2
+
+
+NO_RETRIES = {"RetryPolicy": {"MaximumRetryAttempts": 0}}
+
+
+def test_success_and_failure_destinations_get_lambdas_invocation_records(busbar_worker: WorkerProcess) -> None:
+    ok = Setup(busbar_worker, "echo")
+    destination = ok.follow_destinations()
+    ok.busbar.put_function({**ok.function, "OnSuccess": destination})
+    ok.target()
+    failing = Setup(busbar_worker, "fail", OnFailure=destination)
+    failing.target(**NO_RETRIES)
+    [good] = ok.put({"order": 1})
+    [bad] = failing.put({"order": 2})
+    results = {event["detail-type"]: event for event in ok.results_read(2)}
+    success = results["Lambda Function Invocation Result - Success"]
+    assert success["source"] == "lambda"
+    assert success["resources"] == [f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{destination}",
+                                    lambda_arn(ok.name, "$LATEST")]
+    detail = success["detail"]
+    assert detail["requestContext"]["condition"] == "Success"
+    assert detail["requestContext"]["functionArn"] == lambda_arn(ok.name, "$LATEST")
+    assert detail["requestContext"]["approximateInvokeCount"] == 1
+    assert detail["requestPayload"]["id"] == good
+    assert detail["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+    assert detail["responsePayload"] == {"echoed": detail["requestPayload"]}
+    failure = results["Lambda Function Invocation Result - Failure"]["detail"]
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestPayload"]["id"] == bad
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert failure["responsePayload"]["errorType"] == "ValueError"
+    assert failure["responsePayload"]["errorMessage"] == f"cannot process {bad}"
+
+
+@pytest.mark.parametrize("handler", ["slow", "async_slow"])
+def test_a_timeout_fails_the_invocation_and_frees_its_slot(busbar_worker: WorkerProcess, handler: str) -> None:
+    setup = Setup(busbar_worker, handler, Timeout=1, MaxConcurrency=1, environment={"SLEEP_S": "6"})
+    setup.target(**NO_RETRIES)
+    ids = setup.put({"order": 1}, {"order": 2})
+    reports = sorted(setup.reports(2), key=lambda report: report["at"])
+    assert sorted(report["event"]["id"] for report in reports) == sorted(ids)
+    assert reports[1]["at"] - reports[0]["at"] < 4  # not after the first handler's 6 s: its slot was freed
+    letters = setup.dead_letters(2)
+    assert sorted(value["id"] for _, value in letters) == sorted(ids)
+    for letter_headers, _ in letters:
+        assert letter_headers["busbar-error"] == ("Sandbox.Timedout: Task timed out after 1.00 seconds "
+                                                  "(MaximumRetryAttempts spent)")
+        assert letter_headers["busbar-target"] == lambda_arn(setup.name)
+        assert letter_headers["busbar-attempt"] == "1"
+
+
+def test_exceptions_are_retried_by_the_targets_policy_then_dead_lettered(busbar_worker: WorkerProcess) -> None:
+    setup = Setup(busbar_worker, "fail")
+    setup.target(RetryPolicy={"MaximumRetryAttempts": 2})
+    [event_id] = setup.put({"order": 1})
+    [(letter_headers, value)] = setup.dead_letters(1, timeout=90)
+    assert value["id"] == event_id
+    assert letter_headers["busbar-error"] == f"ValueError: cannot process {event_id} (MaximumRetryAttempts spent)"
+    assert letter_headers["busbar-attempt"] == "3"
+    assert letter_headers["busbar-rule"] == "to-fn"
+    assert [report["event"]["id"] for report in setup.reports(3)] == [event_id] * 3
+
+
+def test_events_in_flight_when_a_function_is_deleted_are_dead_lettered(busbar_worker: WorkerProcess,
+                                                                       tmp_path: Path) -> None:
+    gate = tmp_path / "open"
+    setup = Setup(busbar_worker, "gated", MaxConcurrency=1, Timeout=60, environment={"GATE_FILE": str(gate)})
+    setup.target()
+    ids = setup.put(*({"order": n} for n in range(3)))
+    [running] = setup.reports(1)
+    setup.busbar.delete_function(setup.name)
+    time.sleep(2)  # every worker has heard of the deletion
+    gate.touch()
+    letters = setup.dead_letters(2)
+    assert sorted([running["event"]["id"], *(value["id"] for _, value in letters)]) == sorted(ids)
+    for letter_headers, _ in letters:
+        assert letter_headers["busbar-error"] == (f"function {setup.name} does not exist (deleted while its "
+                                                  "events were in flight)")

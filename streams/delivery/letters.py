@@ -10,11 +10,16 @@ are never part of a delivery, so none can reach a dead-letter queue.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import orjson
 
-from streams.delivery.jobs import Job
+from streams.arns import LOCAL_CLUSTER, parse_target_arn
+from streams.jobs import Job
+from streams.topics import TopicNames
+
+log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
 DELIVERY_HEADER = "busbar-delivery"
@@ -23,6 +28,20 @@ ERROR_MAX = 512
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dead_letter_topic(job: Job, topics: TopicNames) -> str:
+    """The target's DeadLetterConfig topic (of this cluster), else its bus's DLQ."""
+    arn = (job.target.get("DeadLetterConfig") or {}).get("Arn")
+    if arn:
+        try:
+            ref = parse_target_arn(arn)
+            if ref.kind == "topic" and ref.cluster == LOCAL_CLUSTER:
+                return ref.name
+        except ValueError:
+            pass
+        log.error("dead-letter ARN %s is not a topic of this cluster; using the bus DLQ", arn)
+    return topics.dlq(str(job.record.get("bus") or "default"))
 
 
 def dead_letter_headers(job: Job, reason: str, status: int) -> Headers:

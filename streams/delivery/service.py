@@ -1,8 +1,9 @@
 """The delivery Subsystem: consumes the deliveries topic and the retry topics as one consumer
-group, sends each delivery to its API destination, parks failures in retry topics and
-dead-letters what will not be delivered.
+group, hands each job to the deliverer of its target's kind (streams/delivery/deliverer.py:
+API destinations over HTTP, Kafka topics on any cluster, ...), parks failures in retry topics
+and dead-letters what will not be delivered.
 
-Isolation: each destination has its own lane (a bounded number of requests in flight and its
+Isolation: each destination has its own lane (a bounded number of attempts in flight and its
 share of the rate limit), and records of all destinations are taken from Kafka as fast as they
 come, so a slow or failing endpoint only ever fills its own lane. A lane with too many
 deliveries waiting has new ones parked in the shortest retry tier (not counted as attempts)
@@ -24,15 +25,16 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
-from streams.arns import LOCAL_CLUSTER, parse_named_arn, parse_target_arn
 from streams.config_service import ConfigService
-from streams.delivery.authorizer import Authorizer
-from streams.delivery.jobs import Job, now_ms
-from streams.delivery.letters import Headers, dead_letter_headers
+from streams.delivery.deliverer import Deliverer, Undeliverable
+from streams.delivery.function_deliverer import FunctionDeliverer
+from streams.delivery.http_deliverer import HttpDeliverer
+from streams.delivery.kafka_deliverer import KafkaDeliverer
+from streams.delivery.letters import Headers, dead_letter_headers, dead_letter_topic
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
 from streams.delivery.retries import TIERS_S, Outcome, backoff_s, tier_for
-from streams.delivery.sender import Sender
+from streams.jobs import Job, now_ms
 from streams.metrics import (
     DELIVERY_DEAD_LETTERS,
     DELIVERY_FAILURES,
@@ -44,7 +46,6 @@ from streams.metrics import (
     DELIVERY_RETRIES_PARKED,
     DELIVERY_RETRIES_WAITING,
 )
-from streams.secret_box import SecretBox
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
@@ -88,8 +89,11 @@ class DeliveryService(Subsystem):
         self.config = config
         self.topics = TopicNames(settings.topic_prefix)
         self.retry_topics = {self.topics.retry(tier): tier for tier in TIERS_S}
-        self.sender = Sender(SecretBox(settings.secret_key), settings.allow_private_destinations,
-                             settings.delivery_timeout_s)
+        self.http = HttpDeliverer(settings, config)
+        kafka = KafkaDeliverer(settings)
+        # The kinds of target, by the TargetRef kind of their ARNs (streams/delivery/deliverer.py).
+        self.deliverers: dict[str, Deliverer] = {"api-destination": self.http, "topic": kafka, "bus": kafka,
+                                                 "function": FunctionDeliverer(self.topics, kafka)}
         self.offsets: dict[TopicPartition, PartitionOffsets] = {}
         self.lanes: dict[str, Lane] = {}
         self.share = 1.0  # of every destination's rate limit this worker may use
@@ -98,14 +102,14 @@ class DeliveryService(Subsystem):
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self.authorizer: Authorizer | None = None
 
     async def on_start(self) -> None:
         settings = self.settings
         await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
             settings.kafka_bootstrap, {topic: {} for topic in self.retry_topics},
             partitions=settings.partitions, replication=settings.replication))
-        await self.sender.start()
+        for deliverer in set(self.deliverers.values()):
+            await deliverer.start()
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
                                           enable_idempotence=True, max_request_size=16 * 1024 * 1024)
         await self._producer.start()
@@ -115,9 +119,6 @@ class DeliveryService(Subsystem):
             client_id=f"{settings.app_id}-delivery")
         self._consumer.subscribe([self.topics.deliveries, *self.retry_topics], listener=_Rebalance(self))
         await self._consumer.start()
-        self.authorizer = Authorizer(self.config, self.sender, settings.write_timeout_s)
-        self.config.subscribe(self.authorizer.on_change)
-        self.add_future(self.authorizer.run())
         self.add_future(self._consume())
         self.add_future(self._commit_periodically())
 
@@ -128,7 +129,8 @@ class DeliveryService(Subsystem):
             await self._consumer.stop()
         if self._producer is not None:
             await self._producer.stop()
-        await self.sender.close()
+        for deliverer in set(self.deliverers.values()):
+            await deliverer.close()
 
     # --- consuming ---------------------------------------------------------------------------
     def rebalanced(self) -> None:
@@ -221,45 +223,44 @@ class DeliveryService(Subsystem):
     async def _deliver(self, value: bytes, timestamp_ms: int) -> None:
         try:
             job = Job.decode(value, timestamp_ms)
-            name = job.destination
         except ValueError as exc:
             error = [("busbar-error", str(exc).encode())]
             await self._produce(self.topics.dlq("default"), value, None, error)
             return
+        arn = str(job.target.get("Arn", ""))
+        try:
+            ref = job.ref
+            deliverer = self.deliverers.get(ref.kind)
+            if deliverer is None:
+                raise Undeliverable(f"no deliverer for targets of kind {ref.kind}")
+            attempt = deliverer.prepare(job, ref)
+        except (ValueError, Undeliverable) as exc:
+            await self._give_up(job, arn, str(exc), 0)
+            return
+        name = attempt.lane
         if now_ms() - job.timestamp_ms > job.max_age_ms:
             await self._give_up(job, name, f"{job.record.get('last_error', 'not delivered')} "
                                            f"(older than MaximumEventAgeInSeconds)", 0)
             return
-        model = self.config.store.model
-        destination = model.api_destination(name)
-        if destination is None:
-            await self._give_up(job, name, f"API destination {name} does not exist", 0)
-            return
-        try:
-            connection_name, _ = parse_named_arn(str(destination.get("ConnectionArn")), "connection")
-            connection = model.connection(connection_name)
-        except ValueError:
-            connection = None
         lane = self.lanes.setdefault(name, Lane())
         if lane.waiting >= LANE_SPILL:
             await self._park(job, now_ms() + SPILL_DELAY_MS)
             return
-        lane.bucket.set_rate(float(destination.get("InvocationRateLimitPerSecond", 300)) * self.share)
         lane.waiting += 1
         try:
             await lane.slots.acquire()
         finally:
             lane.waiting -= 1
         try:
-            waited = await lane.bucket.take()
-            if waited:
-                DELIVERY_RATE_WAITS.labels(name).inc()
-                DELIVERY_RATE_WAIT_SECONDS.labels(name).inc(waited)
-            outcome = await self.sender.attempt(job.payload, job.target, destination, connection)
+            if attempt.rate_per_s is not None:
+                lane.bucket.set_rate(attempt.rate_per_s * self.share)
+                waited = await lane.bucket.take()
+                if waited:
+                    DELIVERY_RATE_WAITS.labels(name).inc()
+                    DELIVERY_RATE_WAIT_SECONDS.labels(name).inc(waited)
+            outcome = await attempt.send()
         finally:
             lane.slots.release()
-        if outcome.deauthorizes and connection is not None and self.authorizer is not None:
-            await self.authorizer.deauthorize(connection["Name"], connection.get("Secret", ""), outcome.error)
         await self._settle(job, name, outcome)
 
     async def _settle(self, job: Job, name: str, outcome: Outcome) -> None:
@@ -291,30 +292,18 @@ class DeliveryService(Subsystem):
         DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
 
     async def _give_up(self, job: Job, name: str, reason: str, status: int) -> None:
-        log.warning("delivery to API destination %s (rule %s/%s) given up after %d attempt(s): %s", name,
+        log.warning("delivery to %s (rule %s/%s) given up after %d attempt(s): %s", name,
                     job.record.get("bus"), job.record.get("rule"), job.attempts, reason)
         DELIVERY_DEAD_LETTERS.labels(name).inc()
         headers = dead_letter_headers(job, reason, status)
-        topic = self._dead_letter_topic(job)
+        topic = dead_letter_topic(job, self.topics)
         if topic not in self._ensured:
             settings = self.settings
             await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
                 settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
                 replication=settings.replication))
             self._ensured.add(topic)
-        await self._produce(topic, job.payload, None, headers)
-
-    def _dead_letter_topic(self, job: Job) -> str:
-        arn = (job.target.get("DeadLetterConfig") or {}).get("Arn")
-        if arn:
-            try:
-                ref = parse_target_arn(arn)
-                if ref.kind == "topic" and ref.cluster == LOCAL_CLUSTER:
-                    return ref.name
-            except ValueError:
-                pass
-            log.error("delivery: dead-letter ARN %s is not a topic of this cluster; using the bus DLQ", arn)
-        return self.topics.dlq(str(job.record.get("bus") or "default"))
+        await self._produce(topic, job.payload, job.key, headers)
 
     async def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Until Kafka takes it: the record's offset must not be committed before."""

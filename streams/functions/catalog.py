@@ -59,7 +59,7 @@ class Catalog:
             self.functions.pop(name, None)
             return name
         try:
-            definition = parse_function({key: value for key, value in change.new.items() if key != "LastModified"})
+            definition = parse_function(change.new)
         except InvalidFunction as exc:  # written by something other than the API
             log.error("function %s: its record is not valid (%s); ignored", name, exc)
             self.functions.pop(name, None)

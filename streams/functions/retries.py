@@ -1,6 +1,6 @@
 """A failed invocation's way on: parked in a retry topic until due, or dead-lettered with the reason.
 
-The record travelling is the router's delivery record (streams/delivery/jobs.py `Job`), the
+The record travelling is the router's delivery record (streams/jobs.py `Job`), the
 same as for HTTP targets, so one retry path serves both: a parked invocation waits in the
 retry tier of its backoff (`<prefix>.retry.<n>s`), whence the delivery service hands it back
 to the function's topic when it is due. A dead letter carries the event as the handler was
@@ -11,17 +11,13 @@ to get it, with the headers HTTP deliveries' dead letters carry (rule, bus, targ
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
-from streams.arns import LOCAL_CLUSTER, parse_target_arn
-from streams.delivery.jobs import Job, now_ms
-from streams.delivery.letters import Headers, dead_letter_headers
+from streams.delivery.letters import Headers, dead_letter_headers, dead_letter_topic
 from streams.delivery.retries import backoff_s, tier_for
+from streams.jobs import Job, now_ms
 from streams.settings import Settings
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
-
-log = logging.getLogger(__name__)
 
 Send = Callable[[str, bytes, bytes | None, Headers], Awaitable[None]]
 
@@ -45,7 +41,7 @@ class Retries:
         await self._send(self._topics.retry(tier_for((due_ms - now_ms()) / 1000)), job.encode(), None, [])
 
     async def dead_letter(self, job: Job, reason: str) -> None:
-        topic = self._dead_letter_topic(job)
+        topic = dead_letter_topic(job, self._topics)
         if topic not in self._ensured:
             settings = self._settings
             await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
@@ -53,16 +49,3 @@ class Retries:
                 replication=settings.replication))
             self._ensured.add(topic)
         await self._send(topic, job.payload, None, dead_letter_headers(job, reason, 0))
-
-    def _dead_letter_topic(self, job: Job) -> str:
-        """The target's DeadLetterConfig topic (of this cluster), else its bus's DLQ."""
-        arn = (job.target.get("DeadLetterConfig") or {}).get("Arn")
-        if arn:
-            try:
-                ref = parse_target_arn(arn)
-                if ref.kind == "topic" and ref.cluster == LOCAL_CLUSTER:
-                    return ref.name
-            except ValueError:
-                pass
-            log.error("functions: dead-letter ARN %s is not a topic of this cluster; using the bus DLQ", arn)
-        return self._topics.dlq(str(job.record.get("bus") or "default"))

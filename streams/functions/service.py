@@ -35,7 +35,6 @@ from confluent_kafka.admin import AdminClient
 
 from streams.arns import bus_arn, function_arn
 from streams.config_service import ConfigService
-from streams.delivery.jobs import Job, now_ms
 from streams.delivery.letters import Headers
 from streams.envelope import InvalidEnvelope
 from streams.function_definition import destination_bus
@@ -44,6 +43,7 @@ from streams.functions.context import LambdaContext
 from streams.functions.destinations import destination_event, invocation_record
 from streams.functions.invocation import Result, invoke
 from streams.functions.retries import Retries
+from streams.jobs import Job, now_ms
 from streams.metrics import (
     FUNCTION_DEAD_LETTERS,
     FUNCTION_DURATION,
@@ -133,14 +133,15 @@ class FunctionService(Subsystem):
                 if slots.locked():
                     FUNCTION_THROTTLES.labels(name).inc()
                 await slots.acquire()
-            task = asyncio.ensure_future(self._settle(name, function, slots, event, manual))
+            task = asyncio.ensure_future(self._settle(name, slots, event, manual))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _settle(self, name: str, function: Function | None, slots: asyncio.Semaphore | None,
-                      event: faust.EventT, stream: faust.StreamT) -> None:
+    async def _settle(self, name: str, slots: asyncio.Semaphore | None, event: faust.EventT,
+                      stream: faust.StreamT) -> None:
         try:
-            await self._handle(name, function, event.message.value, event.message.timestamp)
+            # Looked up once it has a slot: the function may have changed or gone while it waited.
+            await self._handle(name, self._catalog.get(name), event.message.value, event.message.timestamp)
         except asyncio.CancelledError:
             raise
         except Exception:  # never leave an event unacknowledged for good: log it; its offset moves on

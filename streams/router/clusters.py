@@ -45,20 +45,6 @@ PRODUCER_CONFIG: dict[str, object] = {
 }
 
 
-def parse_clusters(spec: str) -> dict[str, str]:
-    """`name=bootstrap;...` as a dict; ValueError naming the malformed entry."""
-    clusters: dict[str, str] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(";"))):
-        name, sep, bootstrap = entry.partition("=")
-        name, bootstrap = name.strip(), bootstrap.strip()
-        if not sep or not name or not bootstrap:
-            raise ValueError(f"BUSBAR_CLUSTERS entry {entry!r} is not name=host:port[,host:port]")
-        if name == LOCAL_CLUSTER:
-            raise ValueError(f"BUSBAR_CLUSTERS may not redefine {LOCAL_CLUSTER!r}, the worker's own cluster")
-        clusters[name] = bootstrap
-    return clusters
-
-
 class Clusters:
     """One producer per cluster, created when a target first needs it and kept for the worker's life."""
 

@@ -29,11 +29,12 @@ from streams.arns import archive_arn, kafka_topic_arn, rule_arn
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.groups import group_config
+from streams.kafka_clusters import parse_clusters
 from streams.loop_thread import LoopThreadSubsystem
 from streams.metrics import CONSUMER_LAG
 from streams.model import Change
 from streams.router.archives import ArchiveTarget
-from streams.router.clusters import Clusters, parse_clusters
+from streams.router.clusters import Clusters
 from streams.router.delivery import Destinations
 from streams.router.destinations import KafkaDestinations
 from streams.router.dispatch import Dispatcher

@@ -16,7 +16,7 @@ from typing import Any
 from streams.api.errors import ResourceNotFoundException, ValidationException
 from streams.api.operations.common import Context, Params, Response, now, require_bus
 from streams.arns import function_arn
-from streams.function_definition import InvalidFunction, destination_bus, parse_function
+from streams.function_definition import InvalidFunction, declared, destination_bus, parse_function
 from streams.model import function_key
 from streams.topics import ensure_topics
 
@@ -44,7 +44,7 @@ async def put_function(ctx: Context, params: Params) -> Response:
     async with ctx.write_lock:
         existing = ctx.model.function(definition.name)
         record = definition.record()
-        if existing is None or _declared(existing) != record:
+        if existing is None or declared(existing) != record:
             record["LastModified"] = now()
             await ctx.write(function_key(definition.name), record)
         else:
@@ -75,10 +75,6 @@ async def delete_function(ctx: Context, params: Params) -> Response:
 
 def _arn(ctx: Context, name: str) -> str:
     return function_arn(ctx.settings.region, ctx.settings.account, name)
-
-
-def _declared(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key != "LastModified"}
 
 
 def _view(ctx: Context, record: dict[str, Any]) -> Response:

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from examples.order_processing.producer import CATALOGUE
+
 API_KEY_HEADER = "x-api-key"
 DEFAULT_STOCK = 1000
 # Paper filters sell well and few are left: some orders cannot be served.
@@ -110,8 +112,6 @@ class InventoryService(threading.Thread):
 
 
 def main() -> None:
-    from producer import CATALOGUE
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--api-key", required=True)

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from click.testing import CliRunner
 
 from streams.busbar_client import BusbarClient
+from streams.cli import cli
 from tests.support import WorkerProcess, unique
 from tests.test_api_support import client_for, read_topic
 from tests.test_router_support import ACCOUNT, REGION, create_topics, headers, read_all
@@ -24,6 +26,16 @@ HANDLERS = "tests.function_handlers"
 
 def lambda_arn(name: str, qualifier: str = "") -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}" + (f":{qualifier}" if qualifier else "")
+
+
+def dead_letters(worker: WorkerProcess, bus: str, count: int, timeout: float = 60.0) -> list[tuple[dict[str, str], Any]]:
+    """(headers, value) of the records of the bus's dead-letter queue, once it has `count` (or time is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        letters = read_all(worker.bootstrap, worker.topics.dlq(bus))
+        if len(letters) >= count or time.monotonic() > deadline:
+            return [(headers(letter), json.loads(letter.value())) for letter in letters]
+        time.sleep(0.5)
 
 
 class Setup:
@@ -58,14 +70,7 @@ class Setup:
         return read_topic(self.worker.bootstrap, self.out, lambda records: len(records) >= count, timeout)
 
     def dead_letters(self, count: int, timeout: float = 60.0) -> list[tuple[dict[str, str], Any]]:
-        """(headers, value) of the first `count` records of the bus's dead-letter queue."""
-        deadline = time.monotonic() + timeout
-        topic = self.worker.topics.dlq(self.bus)
-        while True:
-            letters = read_all(self.worker.bootstrap, topic)
-            if len(letters) >= count or time.monotonic() > deadline:
-                return [(headers(letter), json.loads(letter.value())) for letter in letters]
-            time.sleep(0.5)
+        return dead_letters(self.worker, self.bus, count, timeout)
 
     def follow_destinations(self) -> str:
         """A rule on a bus of its own sending Lambda's destination events to a topic; the bus's name."""
@@ -245,3 +250,65 @@ def test_events_in_flight_when_a_function_is_deleted_are_dead_lettered(busbar_wo
     for letter_headers, _ in letters:
         assert letter_headers["busbar-error"] == (f"function {setup.name} does not exist (deleted while its "
                                                   "events were in flight)")
+
+
+def test_apply_declares_functions_and_reports_handlers_it_cannot_import(busbar_worker: WorkerProcess,
+                                                                       tmp_path: Path) -> None:
+    bus, good, broken = unique("fbus"), unique("fn"), unique("fn")
+    env = {"BUSBAR_ENDPOINT_URL": busbar_worker.url}
+    runner = CliRunner()
+    declaration = tmp_path / "busbar.yaml"
+    declaration.write_text(f"""
+buses:
+  - name: {bus}
+functions:
+  - name: {good}
+    handler: {HANDLERS}.echo
+    timeout: 10
+    max_concurrency: 3
+    environment: {{OUT_TOPIC: unused, RETRIES: 2}}
+    on_success: {bus}
+  - name: {broken}
+    handler: tests.no_such_module:handler
+rules:
+  - name: to-broken
+    bus: {bus}
+    pattern: {{source: [shop]}}
+    targets:
+      - id: broken
+        arn: {lambda_arn(broken)}
+        retry_policy: {{maximum_retry_attempts: 0}}
+""")
+    first = runner.invoke(cli, ["apply", str(declaration)], env=env)
+    assert first.exit_code == 0, first.output
+    cannot = (f"function {broken}: created (warning: handler tests.no_such_module:handler: cannot import module "
+              f"tests.no_such_module (from {Path.cwd()} or PYTHONPATH): ModuleNotFoundError: No module named "
+              "'tests.no_such_module'; the workers import it from their own working directory and PYTHONPATH)")
+    assert first.output.splitlines() == [f"bus {bus}: created", f"function {good}: created", cannot,
+                                         f"rule {bus}/to-broken: created (targets: +broken)"]
+    again = runner.invoke(cli, ["apply", str(declaration)], env=env)
+    assert again.output.splitlines()[1:3] == [f"function {good}: unchanged",
+                                              cannot.replace(": created (", ": unchanged (")]
+    shown = json.loads(runner.invoke(cli, ["functions", "describe", good], env=env).output)
+    assert (shown["Handler"], shown["Timeout"], shown["MaxConcurrency"], shown["OnSuccess"]) == (
+        f"{HANDLERS}.echo", 10, 3, bus)
+    assert shown["Environment"] == {"Variables": {"OUT_TOPIC": "unused", "RETRIES": "2"}}
+    listed = json.loads(runner.invoke(cli, ["functions", "list"], env=env).output)
+    assert {good, broken} <= {function["FunctionName"] for function in listed["Functions"]}
+
+    # The worker logs the handler it cannot import, and its invocations fail with the reason.
+    events = client_for(busbar_worker.url)
+    [event_id] = [entry["EventId"] for entry in events.put_events(Entries=[
+        {"EventBusName": bus, "Source": "shop", "DetailType": "x", "Detail": "{}"}])["Entries"]]
+    [(letter_headers, value)] = dead_letters(busbar_worker, bus, 1)
+    assert value["id"] == event_id
+    assert letter_headers["busbar-error"].startswith(
+        "Runtime.ImportModuleError: handler tests.no_such_module:handler: cannot import module tests.no_such_module")
+    assert f"function {broken}: handler tests.no_such_module:handler: cannot import" in busbar_worker.log_tail(10**6)
+
+    declaration.write_text(declaration.read_text().replace("timeout: 10", "timeout: 0"))
+    invalid = runner.invoke(cli, ["apply", str(declaration)], env=env)
+    assert invalid.exit_code == 2
+    assert f"functions[0]: {good}: Timeout is 0: a whole number from 1 to 900" in invalid.output
+    deleted = runner.invoke(cli, ["functions", "delete", good], env=env)
+    assert deleted.output.strip() == f"deleted function {good}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 
 from streams.busbar_client import BusbarClient
 from streams.cli import cli
@@ -36,6 +38,15 @@ def dead_letters(worker: WorkerProcess, bus: str, count: int, timeout: float = 6
         if len(letters) >= count or time.monotonic() > deadline:
             return [(headers(letter), json.loads(letter.value())) for letter in letters]
         time.sleep(0.5)
+
+
+def worker_metrics(worker: WorkerProcess, function: str) -> dict[str, float]:
+    """The worker's /metrics samples of one function, by name (the invocations settle just after reporting)."""
+    time.sleep(1)
+    with urllib.request.urlopen(f"{worker.url}/metrics", timeout=5) as response:
+        families = text_string_to_metric_families(response.read().decode())
+    return {sample.name: sample.value for family in families for sample in family.samples
+            if sample.labels.get("function") == function and "le" not in sample.labels}
 
 
 class Setup:
@@ -172,6 +183,10 @@ def test_max_concurrency_is_respected(busbar_worker: WorkerProcess) -> None:
     reports = setup.reports(8)
     assert sorted(report["event"]["detail"]["order"] for report in reports) == list(range(8))
     assert max(report["running"] for report in reports) == 2
+    metrics = worker_metrics(busbar_worker, setup.name)
+    assert metrics["busbar_function_invocations_total"] == 8
+    assert metrics["busbar_function_duration_seconds_count"] == 8
+    assert metrics["busbar_function_throttles_total"] >= 1  # 8 events, 2 slots: some waited
 
 
 NO_RETRIES = {"RetryPolicy": {"MaximumRetryAttempts": 0}}
@@ -216,6 +231,9 @@ def test_a_timeout_fails_the_invocation_and_frees_its_slot(busbar_worker: Worker
     assert reports[1]["at"] - reports[0]["at"] < 4  # not after the first handler's 6 s: its slot was freed
     letters = setup.dead_letters(2)
     assert sorted(value["id"] for _, value in letters) == sorted(ids)
+    metrics = worker_metrics(busbar_worker, setup.name)
+    assert metrics["busbar_function_errors_total"] == 2
+    assert metrics["busbar_function_dead_letters_total"] == 2
     for letter_headers, _ in letters:
         assert letter_headers["busbar-error"] == ("Sandbox.Timedout: Task timed out after 1.00 seconds "
                                                   "(MaximumRetryAttempts spent)")

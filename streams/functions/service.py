@@ -93,9 +93,13 @@ class FunctionService(Subsystem):
         for name in await asyncio.get_running_loop().run_in_executor(None, self._existing_function_topics):
             await self._ensure_agent(name)
         while not self.should_stop:
-            name = await self._catalog.apply(await self._changes.get())
-            if name is not None:
-                await self._ensure_agent(name)
+            change = await self._changes.get()
+            try:
+                name = await self._catalog.apply(change)
+                if name is not None:
+                    await self._ensure_agent(name)
+            except Exception:  # one function's trouble must not keep the others from their agents
+                log.exception("functions: applying %s failed", change.key)
 
     async def _keep_subscribed(self) -> None:
         conductor = self._app.topics
@@ -161,25 +165,27 @@ class FunctionService(Subsystem):
             await self._give_up(name, job, f"function {name} does not exist (deleted while its events were "
                                            "in flight)")
             return
-        if now_ms() - job.timestamp_ms > job.max_age_ms:
-            await self._give_up(name, job, f"{job.record.get('last_error', 'not invoked')} "
-                                           "(older than MaximumEventAgeInSeconds)", function, "EventAgeExceeded")
-            return
         request = _event_of(job.payload)
+        if now_ms() - job.timestamp_ms > job.max_age_ms:
+            reason = f"{job.record.get('last_error', 'not invoked')} (older than MaximumEventAgeInSeconds)"
+            await self._fail(function, job, reason, "EventAgeExceeded", request, {"errorMessage": reason})
+            return
         context = LambdaContext(function_name=name, invoked_function_arn=str(job.target.get("Arn", "")),
                                 memory_limit_in_mb=function.definition.memory_mb,
                                 timeout_s=function.definition.timeout_s)
         result = await self._invoke(function, request, context)
         job.attempted(None if result.ok else result.reason)
         if result.ok:
-            await self._to_destination(function, job, context, request, result)
+            if function.definition.on_success:
+                await self._publish(function, function.definition.on_success, job, context.aws_request_id,
+                                     "Success", request, result.value)
             return
         due = self._retries.next_due_ms(job)
         if due is None:
             spent = ("MaximumRetryAttempts spent" if job.attempts >= job.max_attempts
                      else "MaximumEventAgeInSeconds passes before the next retry")
-            await self._give_up(name, job, f"{result.reason} ({spent})", function, "RetriesExhausted", context,
-                                request, result)
+            await self._fail(function, job, f"{result.reason} ({spent})", "RetriesExhausted", request,
+                             result.error_payload(context.aws_request_id), context.aws_request_id)
             return
         await self._retries.park(job, due)
 
@@ -200,28 +206,22 @@ class FunctionService(Subsystem):
                         result.reason)
         return result
 
-    async def _give_up(self, name: str, job: Job, reason: str, function: Function | None = None,
-                       condition: str = "", context: LambdaContext | None = None, request: Any = None,
-                       result: Result | None = None) -> None:
+    async def _give_up(self, name: str, job: Job, reason: str) -> None:
         log.warning("function %s (rule %s/%s): given up after %d attempt(s): %s", name, job.record.get("bus"),
                     job.record.get("rule"), job.attempts, reason)
         FUNCTION_DEAD_LETTERS.labels(name).inc()
         await self._retries.dead_letter(job, reason)
-        if function is not None and function.definition.on_failure:
-            request_id = context.aws_request_id if context is not None else ""
-            response = (result.error_payload(request_id) if result is not None
-                        else {"errorMessage": reason, "errorType": condition})
-            await self._publish(function, function.definition.on_failure, job, request_id, condition,
-                                _event_of(job.payload) if request is None else request, response, failed=True)
 
-    async def _to_destination(self, function: Function, job: Job, context: LambdaContext, request: Any,
-                              result: Result) -> None:
-        if function.definition.on_success:
-            await self._publish(function, function.definition.on_success, job, context.aws_request_id, "Success",
-                                request, result.value, failed=False)
+    async def _fail(self, function: Function, job: Job, reason: str, condition: str, request: Any, response: Any,
+                    request_id: str = "") -> None:
+        """Give the job up, and tell the function's OnFailure bus (`condition` as Lambda names it)."""
+        await self._give_up(function.definition.name, job, reason)
+        if function.definition.on_failure:
+            await self._publish(function, function.definition.on_failure, job, request_id, condition, request,
+                                response, failed=True)
 
     async def _publish(self, function: Function, destination: str, job: Job, request_id: str, condition: str,
-                       request: Any, response: Any, *, failed: bool) -> None:
+                       request: Any, response: Any, *, failed: bool = False) -> None:
         settings = self._settings
         bus = destination_bus(destination)
         arn = function_arn(settings.region, settings.account, function.definition.name)

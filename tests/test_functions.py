@@ -268,6 +268,13 @@ def test_events_in_flight_when_a_function_is_deleted_are_dead_lettered(busbar_wo
     for letter_headers, _ in letters:
         assert letter_headers["busbar-error"] == (f"function {setup.name} does not exist (deleted while its "
                                                   "events were in flight)")
+    # Nothing lost: with the function back, `busbar dlq redrive` invokes it with the dead letters.
+    setup.busbar.put_function(setup.function)
+    redrive = CliRunner().invoke(cli, ["dlq", "redrive", setup.bus, "--kafka", busbar_worker.bootstrap,
+                                       "--topic-prefix", busbar_worker.prefix])
+    assert redrive.exit_code == 0, redrive.output
+    assert "redriven 2 dead letter(s)" in redrive.stderr
+    assert sorted(report["event"]["id"] for report in setup.reports(3)) == sorted(ids)  # the first, then the two
 
 
 def test_apply_declares_functions_and_reports_handlers_it_cannot_import(busbar_worker: WorkerProcess,

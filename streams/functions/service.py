@@ -105,9 +105,9 @@ class FunctionService(Subsystem):
         conductor = self._app.topics
         while not self.should_stop:
             await asyncio.sleep(RESUBSCRIBE_S)
-            subscribed = conductor._topic_name_index
-            if not self._app.rebalancing and any(self._topics.function(name) not in subscribed
-                                                 for name in self._agents):
+            subscribed = conductor._topic_name_index  # a defaultdict: an empty entry is no subscription
+            if not self._app.rebalancing and not all(subscribed.get(self._topics.function(name))
+                                                     for name in self._agents):
                 conductor._flag_changes()
 
     def _existing_function_topics(self) -> list[str]:

@@ -34,6 +34,7 @@ test: $(INSTALLED) $(JARS)
 bench: $(INSTALLED) $(JARS)
 	$(BIN)/python bench/matcher.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/failing_target.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/schedules.py
 	$(BIN)/python bench/correlation.py

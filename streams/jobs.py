@@ -23,8 +23,10 @@ import orjson
 
 from streams.arns import TargetRef, parse_target_arn
 from streams.retry_policy import TargetRetryPolicy
+from streams.retry_schedule import backoff_s, tier_for
 
 Headers = list[tuple[str, bytes]]
+NO_AGE_LIMIT_MS = 2**62
 
 
 def now_ms() -> int:
@@ -46,12 +48,17 @@ class Job:
 
     @classmethod
     def for_record(cls, *, target: dict[str, Any], bus: str, rule: str, value: bytes, key: bytes | None,
-                   headers: Headers, timestamp_ms: int) -> Job:
-        """A job that sends `value` as a Kafka record (key and headers as given) to `target`."""
+                   headers: Headers, timestamp_ms: int, archived: bool = False) -> Job:
+        """A job that sends `value` as a Kafka record (key and headers as given) to `target`.
+        An archive's (`archived`) is stamped with `timestamp_ms` rather than the time it is
+        written, and retried whatever the event's age: an archive keeps its events' bus times,
+        and events of any age."""
         record: dict[str, Any] = {"bus": bus, "rule": rule, "target": target, "payload": value.decode(),
                                   "headers": [[name, data.decode()] for name, data in headers], "attempt": 0}
         if key is not None:
             record["key_b64"] = base64.b64encode(key).decode()
+        if archived:
+            record["record_ms"] = timestamp_ms
         return cls(record, timestamp_ms)
 
     def encode(self) -> bytes:
@@ -80,6 +87,12 @@ class Job:
         return [(str(name), str(value).encode()) for name, value in self.record.get("headers") or []]
 
     @property
+    def record_ms(self) -> int | None:
+        """The Kafka record's timestamp; None: the time it is written."""
+        stamp = self.record.get("record_ms")
+        return None if stamp is None else int(stamp)
+
+    @property
     def attempts(self) -> int:
         return int(self.record.get("attempt", 0))
 
@@ -94,6 +107,8 @@ class Job:
 
     @property
     def max_age_ms(self) -> int:
+        if self.record_ms is not None:  # an archive's write: no age limit
+            return NO_AGE_LIMIT_MS
         return 1000 * TargetRetryPolicy.of(self.target.get("RetryPolicy")).max_age_s
 
     def attempted(self, error: str | None, at_ms: int | None = None) -> None:
@@ -105,5 +120,17 @@ class Job:
         if error is not None:
             self.record["last_error"] = error
 
-    def park(self, due_ms: int) -> None:
+    def park(self, due_ms: int) -> int:
+        """Note when it may be tried again; returns the retry tier (streams/retry_schedule.py) it waits in."""
         self.record["due_ms"] = due_ms
+        return tier_for((due_ms - now_ms()) / 1000)
+
+    def retry_or_why_not(self, error: str, retry_after_s: float | None = None) -> int | str:
+        """After a failed attempt (noted with `attempted`): parked for its next attempt, the retry
+        tier to wait in; or, when its RetryPolicy allows no more, why it is given up."""
+        if self.attempts >= self.max_attempts:
+            return f"{error} (MaximumRetryAttempts spent)"
+        due = now_ms() + int(1000 * backoff_s(self.attempts, retry_after_s))
+        if due - self.timestamp_ms > self.max_age_ms:
+            return f"{error} (MaximumEventAgeInSeconds passes before the next retry)"
+        return self.park(due)

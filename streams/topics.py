@@ -14,6 +14,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
 
 # Dead-letter topics keep any record a bus topic may hold, with the reason beside it, so they
@@ -92,7 +93,8 @@ class TopicNames:
         return topic[len(head):] if topic.startswith(head) else None
 
     def retry(self, tier_s: int) -> str:
-        """Where failed HTTP deliveries wait about `tier_s` seconds before they are tried again."""
+        """Where failed deliveries (of every kind of target) wait about `tier_s` seconds before they are
+        tried again; created with a dead-letter topic's room, since a parked job holds its event."""
         return f"{self.prefix}.retry.{tier_s}s"
 
     def bus_of(self, topic: str) -> tuple[str, bool] | None:
@@ -127,8 +129,8 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], *, partitio
 
 
 def ensure_internal_topics(settings: Settings) -> None:
-    """The topics every worker needs before it starts: config, deliveries, replay requests, the
-    default bus, the scheduler's (its state topic has as many partitions as the others: its unit
+    """The topics every worker needs before it starts: config, deliveries, the retry tiers,
+    replay requests, the default bus, the scheduler's (its state topic has as many partitions as the others: its unit
     of ownership), and correlation's.
 
     The correlation table's changelog too: Faust would create it at start, but an agent that
@@ -148,6 +150,7 @@ def ensure_internal_topics(settings: Settings) -> None:
             names.bus("default"): {},
             names.dlq("default"): DEAD_LETTER_TOPIC_CONFIG,
             names.scheduled: {},
+            **{names.retry(tier): DEAD_LETTER_TOPIC_CONFIG for tier in TIERS_S},
             names.schedule_state: {"cleanup.policy": "compact"},
         },
         partitions=settings.partitions,

@@ -90,6 +90,14 @@ class FakeDestinations:
     def bus_dead_letters(self, bus: str) -> FakeSink:
         return self._sink(TOPICS.dlq(bus))
 
+    def retries(self, tier: int) -> FakeSink:
+        return self._sink(TOPICS.retry(tier))
+
+    def parked(self) -> list[Sent]:
+        """Every job parked in a retry topic, any tier."""
+        return [sent for name, sink in self.sinks.items() if name.startswith(f"{TOPICS.prefix}.retry.")
+                for sent in sink.landed]
+
     def poll(self, timeout: float) -> None:
         for sink in list(self.sinks.values()):
             sink.report()
@@ -169,7 +177,7 @@ class Router:
                              destinations=self.destinations)
 
     def drain(self, rounds: int = 200) -> bool:
-        """Poll until nothing is in flight (retries included, backoff skipped) or rounds run out,
+        """Poll until nothing is in flight (rewrites included, backoff skipped) or rounds run out,
         noting what may be committed, as the router does on revoke; whether all settled."""
         for _ in range(rounds):
             for batch in self.outbox._in_flight:

@@ -144,9 +144,15 @@ def test_api_destination_lifecycle(events: BaseClient) -> None:
         bad = {"Id": "bad", "Arn": arn, "HttpParameters": {"HeaderParameters": {"h": "$.detail..x"}}}
         events.put_targets(Rule=name, Targets=[bad])
     assert exc.value.response["Error"]["Code"] == "ValidationException"
+    connection = conn.split("/")[1]
+    with pytest.raises(ClientError, match=f"used by API destination\\(s\\) {name};") as refused:
+        events.delete_connection(Name=connection)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert events.describe_connection(Name=connection)["ConnectionState"] == "AUTHORIZED"
     events.delete_api_destination(Name=name)
     with pytest.raises(events.exceptions.ResourceNotFoundException):
         events.describe_api_destination(Name=name)
+    assert events.delete_connection(Name=connection)["ConnectionState"] == "DELETING"
 
 
 @pytest.mark.parametrize("endpoint, reason", [

@@ -146,14 +146,14 @@ def test_put_targets_partial_failure_and_listing(events: BaseClient, bus: str) -
     events.put_rule(Name="r", EventBusName=bus, EventPattern=PATTERN)
     result = events.put_targets(Rule="r", EventBusName=bus, Targets=[
         {"Id": "topic", "Arn": TOPIC, "InputPath": "$.detail"},
-        {"Id": "lambda", "Arn": "arn:aws:lambda:us-east-1:000000000000:function:f"},
+        {"Id": "states", "Arn": "arn:aws:states:us-east-1:000000000000:stateMachine:f"},
         {"Id": "queue", "Arn": QUEUE, "RetryPolicy": {"MaximumRetryAttempts": 3}},
         {"Id": "bus", "Arn": f"arn:aws:events:us-east-1:000000000000:event-bus/{bus}"},
     ])
     assert result["FailedEntryCount"] == 1
-    assert result["FailedEntries"][0]["TargetId"] == "lambda"
+    assert result["FailedEntries"][0]["TargetId"] == "states"
     assert result["FailedEntries"][0]["ErrorCode"] == "ValidationException"
-    assert "lambda" in result["FailedEntries"][0]["ErrorMessage"]
+    assert "states" in result["FailedEntries"][0]["ErrorMessage"]
 
     first = events.list_targets_by_rule(Rule="r", EventBusName=bus, Limit=2)
     second = events.list_targets_by_rule(Rule="r", EventBusName=bus, Limit=2, NextToken=first["NextToken"])

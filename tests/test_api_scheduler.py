@@ -141,7 +141,10 @@ def test_create_and_missing_errors(scheduler: BaseClient, group: str) -> None:
      "at 'flexibleTimeWindow.maximumWindowInMinutes' failed to satisfy constraint"),
     ({"FlexibleTimeWindow": {"Mode": "SOMETIMES"}}, "satisfy enum value set: [OFF, FLEXIBLE]"),
     ({"Target": {"Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f", "RoleArn": ROLE}},
-     "Target.Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f': busbar cannot deliver to the lambda service"),
+     "Target.Arn: 'arn:aws:lambda:us-east-1:000000000000:function:f': schedules cannot invoke functions yet "
+     "(a rule with a schedule expression can)"),
+    ({"Target": {"Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:f", "RoleArn": ROLE}},
+     "Target.Arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:f': busbar cannot deliver to the states service"),
     ({"Target": {"Arn": "not-an-arn", "RoleArn": ROLE}}, "Target.Arn: 'not-an-arn' is not a valid ARN"),
     ({"Target": {"Arn": BUS, "RoleArn": ROLE, "Input": "{not json"}}, "Target.Input must be well-formed JSON"),
     ({"Target": {"Arn": QUEUE, "RoleArn": "role"}}, "at 'target.roleArn' failed to satisfy constraint"),

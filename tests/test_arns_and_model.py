@@ -42,8 +42,8 @@ def test_target_arns_map_to_where_events_go(arn: str, ref: TargetRef) -> None:
 
 
 def test_target_arns_busbar_cannot_serve_are_refused_by_name() -> None:
-    with pytest.raises(UnsupportedTarget, match="lambda"):
-        parse_target_arn("arn:aws:lambda:us-east-1:123456789012:function:f")
+    with pytest.raises(UnsupportedTarget, match="states"):
+        parse_target_arn("arn:aws:states:us-east-1:123456789012:stateMachine:f")
     with pytest.raises(ValueError, match="not a valid ARN"):
         parse_target_arn("my-topic")
     with pytest.raises(ValueError, match="topic/<cluster>/<topic>"):

@@ -62,7 +62,7 @@ def test_buses_rules_targets(run: Run) -> None:
 
     topic = "arn:aws:kafka:us-east-1:000000000000:topic/local/cli"
     assert run("targets", "put", "big", "--bus", bus, "--id", "t1", "--arn", topic).exit_code == 0
-    refused = run("targets", "put", "big", "--bus", bus, "--id", "t2", "--arn", "arn:aws:lambda:us-east-1:1:function:f")
+    refused = run("targets", "put", "big", "--bus", bus, "--id", "t2", "--arn", "arn:aws:states:us-east-1:1:stateMachine:f")
     assert refused.exit_code == 1
     assert [t["Id"] for t in json.loads(run("targets", "list", "big", "--bus", bus).output)["Targets"]] == ["t1"]
 

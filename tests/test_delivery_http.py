@@ -16,6 +16,7 @@ from tests.http_endpoint import Answer, Endpoint, Received
 from tests.support import WorkerProcess, unique
 from tests.test_api_support import client_for
 from tests.test_router_support import headers, read_all
+from tests.test_router_support import put as put_records
 
 pytestmark = pytest.mark.kafka
 
@@ -236,3 +237,26 @@ def test_refused_credentials_deauthorize_the_connection(events: BaseClient, endp
         time.sleep(0.5)
         letters = dead_letters(delivery_worker.bootstrap, delivery_worker.topics.dlq("default"), 1)
     assert len(endpoint.received("/auth")) == 1
+
+
+def test_a_job_that_fails_unexpectedly_is_retried_then_dead_lettered_with_the_reason(
+        delivery_worker: WorkerProcess) -> None:
+    """Jobs written by hand to the deliveries topic, as any Kafka producer may: one whose Kafka
+    headers are a number, not a list (the deliverer raises where nothing expects it), and one
+    whose RetryPolicy cannot be read. Neither may be skipped without a record of why."""
+    bus = unique("unexpected")
+    target = {"Id": "t", "Arn": f"arn:aws:kafka:us-east-1:000000000000:topic/local/{unique('never')}",
+              "RetryPolicy": {"MaximumRetryAttempts": 1}}
+    bad_headers = {"bus": bus, "rule": "bad-headers", "target": target, "payload": '{"id":"k1"}', "headers": 7}
+    bad_policy = {"bus": bus, "rule": "bad-policy", "target": {**target, "RetryPolicy": {"MaximumRetryAttempts": "x"}},
+                  "payload": '{"id":"p1"}'}
+    put_records(delivery_worker.bootstrap, delivery_worker.topics.deliveries, [bad_headers, bad_policy])
+    letters = dead_letters(delivery_worker.bootstrap, delivery_worker.topics.dlq(bus), 2)
+    found = {orjson.loads(m.value()).get("rule", orjson.loads(m.value()).get("id")): headers(m) for m in letters}
+    assert set(found) == {"k1", "bad-policy"}
+    retried = found["k1"]  # the payload, after its one retry also failed
+    assert retried["busbar-attempt"] == "2" and retried["busbar-rule"] == "bad-headers"
+    assert retried["busbar-error"].startswith("failed unexpectedly: TypeError(")
+    assert retried["busbar-error"].endswith("(MaximumRetryAttempts spent)")
+    refused = found["bad-policy"]  # the record as it came: no job could be made of it
+    assert "RetryPolicy.MaximumRetryAttempts is 'x'" in refused["busbar-error"]

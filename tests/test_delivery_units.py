@@ -18,15 +18,9 @@ from streams.delivery.letters import dead_letter_headers, delivery_from_letter
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
 from streams.delivery.requests import RequestError, build, endpoint_url, static_credentials
-from streams.delivery.retries import (
-    BACKOFF_MAX_S,
-    TIERS_S,
-    backoff_s,
-    parse_retry_after,
-    retriable_status,
-    tier_for,
-)
+from streams.delivery.retries import parse_retry_after, retriable_status
 from streams.jobs import Job
+from streams.retry_schedule import BACKOFF_MAX_S, TIERS_S, backoff_s, tier_for
 from streams.settings import Settings
 
 
@@ -131,3 +125,15 @@ def test_kafka_deliverer_lanes_by_cluster_and_topic_and_refuses_unknown_clusters
     assert deliverer.prepare(job, TargetRef("bus", "other")).lane == "local/p.bus.other"
     with pytest.raises(Undeliverable, match="unknown Kafka cluster 'east'"):
         deliverer.prepare(job, TargetRef("topic", "orders", "east"))
+
+
+def test_a_parked_kafka_jobs_dead_letter_leads_back_to_the_same_record() -> None:
+    headers = [("busbar-rule", b"r"), ("busbar-bus", b"b")]
+    target = {"Id": "t", "Arn": "arn:aws:kafka:us-east-1:000000000000:topic/west/orders"}
+    job = Job.for_record(target=target, bus="b", rule="r", value=b'{"id":"e1"}', key=b"e1", headers=headers,
+                         timestamp_ms=1_700_000_000_000)
+    job.attempted("Kafka: KafkaConnectionError")
+    letter = dict(dead_letter_headers(job, "Kafka: KafkaConnectionError (MaximumRetryAttempts spent)", 0))
+    again = Job.decode(delivery_from_letter(letter, job.payload) or b"", 0)
+    assert (again.payload, again.key, again.headers, again.target) == (job.payload, b"e1", headers, target)
+    assert again.attempts == 0

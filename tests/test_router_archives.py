@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import orjson
 
+from streams.jobs import Job
 from streams.model import Change, archive_key
 from streams.replay_headers import REPLAY_RULES, encode_rules
+from streams.router.delivery import DeliveryError
 from tests.router_fakes import TOPICS, FakeDestinations, Router, event_bytes, topic_arn
 from tests.test_router_unit import BUS, put_rule, route
 
@@ -73,3 +75,16 @@ def test_a_replay_that_chose_no_rules_reaches_every_rule_but_no_archive() -> Non
     assert len(destinations.landed("out-a")) == len(destinations.landed("out-b")) == 1
     assert destinations.landed(ARCHIVE_TOPIC) == []
 
+
+
+def test_an_archive_write_that_failed_is_parked_with_its_bus_time_and_no_age_limit() -> None:
+    destinations = FakeDestinations({ARCHIVE_TOPIC: lambda value, attempt: DeliveryError("broker busy", True)})
+    router = Router(destinations)
+    put_archive(router)
+    event = event_bytes("app")
+    route(router, [event], timestamp_ms=1_700_000_000_123)  # years older than any RetryPolicy allows
+    (parked,) = destinations.parked()
+    job = Job.decode(parked.value, 0)
+    assert (job.payload, job.record_ms, job.attempts) == (event, 1_700_000_000_123, 1)
+    assert job.ref.name == ARCHIVE_TOPIC
+    assert destinations.landed(TOPICS.dlq(BUS)) == []

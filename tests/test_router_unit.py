@@ -1,7 +1,7 @@
-"""The router's dispatch, retry and dead-letter paths through fake sinks: no broker, milliseconds.
+"""The router's dispatch, parking and dead-letter paths through fake sinks: no broker, milliseconds.
 
 What only Kafka can show (acknowledgements, commits, rebalances) stays in the integration
-tests; these hold the router's own rules: what is retried and how often, where a failure ends
+tests; these hold the router's own rules: what is parked for a retry and as which job, where a failure ends
 and with which reason, EventBridge's one-hop rule, and that no record, however bad, stops
 routing or lets an offset be committed for a record that was never routed.
 """
@@ -15,13 +15,16 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from streams.jobs import Job
 from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
 from streams.model import Change, rule_key
-from streams.router.delivery import DeliveryError, Done, RetryPolicy
+from streams.router.delivery import DeliveryError, Done
 from streams.router.forwarding import FORWARDED_FROM
 from streams.router.kafka_sink import KafkaTopicSink
 from streams.router.outbox import UNWRITABLE, count_settled
 from tests.router_fakes import (
+    ACCOUNT,
+    REGION,
     TOPICS,
     FakeDestinations,
     FakeMessage,
@@ -63,36 +66,66 @@ def failing_times(n: int, retriable: bool = True) -> Any:
     return lambda value, attempt: DeliveryError("broker said no", retriable) if attempt <= n else None
 
 
-def test_a_retriable_failure_is_retried_and_then_delivered_once() -> None:
-    destinations = FakeDestinations({"out": failing_times(2)})
+def test_a_retriable_failure_is_parked_as_a_job_and_the_batch_commits_without_waiting_for_the_retry() -> None:
+    destinations = FakeDestinations({"out": failing_times(99)})
     router = Router(destinations)
-    put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out")}])
-    event = event_bytes()
-    route(router, [event])
-    assert [s.value for s in destinations.sinks["out"].sent] == [event] * 3
-    assert [s.value for s in destinations.landed("out")] == [event]
+    policy = {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 3600}
+    put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out"), "RetryPolicy": policy}])
+    event, stamp = event_bytes(), int(time.time() * 1000) - 5_000
+    route(router, [event], timestamp_ms=stamp)
+    assert len(destinations.sinks["out"].sent) == 1  # no inline retry
+    (parked,) = destinations.parked()
+    assert destinations.sinks[TOPICS.retry(1)].landed == [parked]  # due within a second or so: the 1 s tier
+    job = Job.decode(parked.value, 0)
+    assert (job.payload, job.key, job.timestamp_ms, job.attempts) == (event, parked.key, stamp, 1)
+    assert job.target == {"Id": "t", "Arn": topic_arn("out"), "RetryPolicy": policy}
+    assert (job.record["bus"], job.record["rule"], job.record["last_error"]) == (BUS, "r", "broker said no")
+    assert dict(job.headers) == {"busbar-rule": b"r", "busbar-bus": BUS.encode()}
+    assert 0 < job.due_ms - job.record["last_ms"] <= 1000
     assert destinations.landed(DLQ) == []
     assert router.committed == {(BUS_TOPIC, 0): 1}
 
 
-def test_retries_stop_at_the_policy_then_the_event_is_dead_lettered_with_why() -> None:
-    destinations = FakeDestinations({"out": failing_times(99), "never": failing_times(99)})
+def test_delivered_events_park_nothing() -> None:
+    destinations = FakeDestinations()
     router = Router(destinations)
-    put_rule(router, "r", {"source": ["app"]}, [
-        {"Id": "t", "Arn": topic_arn("out")},
-        {"Id": "once", "Arn": topic_arn("never"), "RetryPolicy": {"MaximumRetryAttempts": 0}},
-    ])
+    put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out")}])
+    route(router, [event_bytes(), event_bytes()])
+    assert len(destinations.landed("out")) == 2
+    assert destinations.parked() == [] and destinations.landed(DLQ) == []
+
+
+def test_an_api_destination_job_that_could_not_be_queued_is_parked_as_it_was() -> None:
+    destinations = FakeDestinations({"hook": failing_times(99)})  # the fakes name its sink after it
+    router = Router(destinations)
+    arn = f"arn:aws:events:{REGION}:{ACCOUNT}:api-destination/hook/0d7c8a4e"
+    put_rule(router, "r", {"source": ["app"]}, [{"Id": "h", "Arn": arn}])
     event = event_bytes()
     route(router, [event])
-    assert len(destinations.sinks["out"].sent) == RetryPolicy().max_attempts
-    assert len(destinations.sinks["never"].sent) == 1
+    (parked,) = destinations.parked()
+    job = Job.decode(parked.value, 0)
+    assert job.payload == event and job.target["Arn"] == arn and job.attempts == 1
+    assert job.record["event_id"] == orjson.loads(event)["id"]
+
+
+def test_no_retry_when_the_policy_allows_none_or_the_event_would_be_too_old() -> None:
+    destinations = FakeDestinations({"never": failing_times(99), "aging": failing_times(99)})
+    router = Router(destinations)
+    put_rule(router, "r", {"source": ["app"]}, [
+        {"Id": "once", "Arn": topic_arn("never"), "RetryPolicy": {"MaximumRetryAttempts": 0}},
+        {"Id": "old", "Arn": topic_arn("aging"), "RetryPolicy": {"MaximumEventAgeInSeconds": 60}},
+    ])
+    event = event_bytes()
+    route(router, [event], timestamp_ms=int(time.time() * 1000) - 59_950)
+    assert destinations.parked() == []
     letters = {header(s, "busbar-target"): s for s in destinations.landed(DLQ)}
-    assert set(letters) == {topic_arn("out"), topic_arn("never")}
-    assert header(letters[topic_arn("out")], "busbar-attempt") == str(RetryPolicy().max_attempts)
-    assert header(letters[topic_arn("never")], "busbar-attempt") == "1"
+    assert set(letters) == {topic_arn("never"), topic_arn("aging")}
+    assert header(letters[topic_arn("never")], "busbar-error") == "broker said no (MaximumRetryAttempts spent)"
+    assert header(letters[topic_arn("aging")], "busbar-error") == (
+        "broker said no (MaximumEventAgeInSeconds passes before the next retry)")
     for letter in letters.values():
         assert letter.value == event
-        assert header(letter, "busbar-error") == "broker said no"
+        assert header(letter, "busbar-attempt") == "1"
         assert header(letter, "busbar-rule") == "r"
         assert header(letter, "busbar-bus") == BUS
 
@@ -103,8 +136,37 @@ def test_a_failure_no_retry_can_help_is_dead_lettered_at_once() -> None:
     put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out")}])
     route(router, [event_bytes()])
     assert len(destinations.sinks["out"].sent) == 1
+    assert destinations.parked() == []
     (letter,) = destinations.landed(DLQ)
     assert header(letter, "busbar-attempt") == "1"
+    assert header(letter, "busbar-error") == "broker said no"
+
+
+def test_a_park_the_retry_topic_refuses_is_written_again_and_holds_the_commit_until_it_lands() -> None:
+    retry_topic = TOPICS.retry(1)
+    destinations = FakeDestinations({"out": failing_times(99), retry_topic: failing_times(3)})
+    router = Router(destinations)
+    put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out")}])
+    router.dispatcher.dispatch(messages([event_bytes()]), int(time.time() * 1000))  # type: ignore[arg-type]
+    assert not router.drain(3)  # while the retry topic refuses, nothing may be committed
+    assert router.committed == {}
+    router.settle()
+    assert len(destinations.sinks[retry_topic].sent) == 4 and len(destinations.parked()) == 1
+    assert destinations.landed(DLQ) == []
+    assert router.committed == {(BUS_TOPIC, 0): 1}
+
+
+def test_a_park_refused_for_good_dead_letters_the_event_with_both_reasons() -> None:
+    too_large = DeliveryError("Broker: Message size too large", retriable=False)
+    destinations = FakeDestinations({"out": failing_times(99), TOPICS.retry(1): lambda value, attempt: too_large})
+    router = Router(destinations)
+    put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out")}])
+    event = event_bytes()
+    route(router, [event])
+    (letter,) = destinations.landed(DLQ)
+    assert letter.value == event
+    assert header(letter, "busbar-error") == f"broker said no; parking it for a retry failed: {too_large.reason}"
+    assert router.committed == {(BUS_TOPIC, 0): 1}
 
 
 def test_a_dead_letter_that_cannot_be_written_is_retried_until_it_lands_and_holds_the_commit() -> None:
@@ -118,11 +180,7 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_until_it_lands_and_hold
     router = Router(destinations)
     put_rule(router, "r", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("out")}])
     router.dispatcher.dispatch(messages([event_bytes()]), int(time.time() * 1000))  # type: ignore[arg-type]
-    for _ in range(3):  # while the DLQ refuses, the batch is not settled and nothing may be committed
-        for batch in router.outbox.poll(0):
-            router.committed.update(batch.offsets)
-        for batch in router.outbox._in_flight:
-            batch.retry_at = min(batch.retry_at, 1.0) if batch.retry_at else 0.0
+    assert not router.drain(3)  # while the DLQ refuses, the batch is not settled and nothing may be committed
     assert router.committed == {}
     router.settle()
     assert len(destinations.landed(DLQ)) == 1

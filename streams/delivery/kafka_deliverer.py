@@ -66,7 +66,8 @@ class KafkaDeliverer:
         async def send() -> Outcome:
             try:
                 producer = await self._producer(cluster)
-                sent = producer.send_and_wait(topic, job.payload, key=job.key, headers=job.headers)
+                sent = producer.send_and_wait(topic, job.payload, key=job.key, headers=job.headers,
+                                              timestamp_ms=job.record_ms)
                 await asyncio.wait_for(sent, self._timeout_s)
             except (KafkaError, TimeoutError, OSError) as exc:
                 return failed(exc)

@@ -1,22 +1,9 @@
-"""When a failed delivery is tried again, and in which retry topic it waits.
-
-EventBridge retries with exponential backoff for up to 185 attempts and 24 hours; so does
-busbar: the n-th retry waits about min(2^(n-1), 300) seconds, times a random factor in
-[0.5, 1] so that deliveries that failed together do not come back together. A 429's
-Retry-After is honoured when it asks for longer. The wait happens in Kafka, not in memory:
-the record goes to the retry topic of the longest tier not longer than its wait (1 s, 10 s,
-60 s, 300 s), whose consumer holds it until its due time. Tiers keep a topic's records in
-roughly due-time order, so a record due soon never waits behind one due in an hour.
-"""
+"""One delivery attempt's outcome, and which HTTP answers are worth another attempt (when and
+where a retry waits: streams/retry_schedule.py)."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-
-TIERS_S = (1, 10, 60, 300)
-BACKOFF_BASE_S = 1.0
-BACKOFF_MAX_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +22,6 @@ class Outcome:
 def retriable_status(status: int) -> bool:
     """429 and 5xx may succeed later; any other 4xx will not (EventBridge's rule too)."""
     return status == 429 or status >= 500
-
-
-def backoff_s(attempts: int, retry_after_s: float | None = None, rng: random.Random | None = None) -> float:
-    """Seconds to wait after `attempts` attempts have failed."""
-    wanted = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
-    wait = wanted * (rng or random).uniform(0.5, 1.0)
-    if retry_after_s is not None:
-        wait = max(wait, min(retry_after_s, BACKOFF_MAX_S))
-    return wait
-
-
-def tier_for(wait_s: float) -> int:
-    """The retry tier (its delay in seconds) a record waiting `wait_s` is parked in."""
-    chosen = TIERS_S[0]
-    for tier in TIERS_S:
-        if tier <= wait_s:
-            chosen = tier
-    return chosen
 
 
 def parse_retry_after(value: str | None) -> float | None:

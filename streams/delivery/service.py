@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
@@ -30,10 +31,10 @@ from streams.delivery.deliverer import Deliverer, Undeliverable
 from streams.delivery.function_deliverer import FunctionDeliverer
 from streams.delivery.http_deliverer import HttpDeliverer
 from streams.delivery.kafka_deliverer import KafkaDeliverer
-from streams.delivery.letters import Headers, dead_letter_headers, dead_letter_topic
+from streams.delivery.letters import ERROR_MAX, Headers, dead_letter_headers, dead_letter_topic
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.rate import TokenBucket
-from streams.delivery.retries import TIERS_S, Outcome, backoff_s, tier_for
+from streams.delivery.retries import Outcome
 from streams.jobs import Job, now_ms
 from streams.metrics import (
     DELIVERY_DEAD_LETTERS,
@@ -46,6 +47,7 @@ from streams.metrics import (
     DELIVERY_RETRIES_PARKED,
     DELIVERY_RETRIES_WAITING,
 )
+from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
@@ -104,10 +106,7 @@ class DeliveryService(Subsystem):
         self._producer: AIOKafkaProducer | None = None
 
     async def on_start(self) -> None:
-        settings = self.settings
-        await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
-            settings.kafka_bootstrap, {topic: {} for topic in self.retry_topics},
-            partitions=settings.partitions, replication=settings.replication))
+        settings = self.settings  # the retry topics exist: `busbar worker` creates them first
         for deliverer in set(self.deliverers.values()):
             await deliverer.start()
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
@@ -211,21 +210,52 @@ class DeliveryService(Subsystem):
 
     # --- one delivery ------------------------------------------------------------------------
     async def _handle(self, tp: TopicPartition, offsets: PartitionOffsets, record: ConsumerRecord) -> None:
+        """A record's offset moves on only once it is delivered, parked or dead-lettered. Should
+        this worker stop midway (cancelled, or the fallback's own write given up on stopping),
+        the record stays in hand: not committed, so it is taken up again after a restart."""
         try:
             await self._deliver(record.value, record.timestamp)
         except asyncio.CancelledError:
             raise
-        except Exception:  # never leave a record in hand forever: log, and its offset moves on
+        except Exception as exc:  # a bug, or a record no check foresaw: its attempt failed, for that reason
             log.exception("delivery: record %s@%d failed unexpectedly", tp, record.offset)
-        finally:
-            offsets.done(record.offset)
+            await self._failed_unexpectedly(record.value, record.timestamp, f"failed unexpectedly: {exc!r}")
+        offsets.done(record.offset)
+
+    async def _failed_unexpectedly(self, value: bytes, timestamp_ms: int, reason: str) -> None:
+        """Counted as a failed attempt: parked for a retry as its RetryPolicy allows, then
+        dead-lettered with the reason. Should that fail too, the record goes to its bus's DLQ
+        as it came, with the reason."""
+        try:
+            job = Job.decode(value, timestamp_ms)
+            job.attempted(reason)
+            tier = job.retry_or_why_not(reason)
+            arn = str(job.target.get("Arn", ""))
+            if isinstance(tier, str):
+                await self._give_up(job, arn, tier, 0)
+            else:
+                await self._park(job, tier)
+        except Exception as exc:
+            if self.should_stop:
+                raise
+            log.exception("delivery: a record that failed unexpectedly could not be retried or dead-lettered")
+            await self._refuse(value, f"{reason}; then {exc!r}")
+
+    async def _refuse(self, value: bytes, reason: str) -> None:
+        """A record that cannot be a job at all, to its bus's DLQ (the default bus's when it names
+        none) as it came, with the reason."""
+        try:
+            bus = str(orjson.loads(value).get("bus") or "default")
+        except (ValueError, AttributeError):
+            bus = "default"
+        await self._ensure_dead_letter_topic(self.topics.dlq(bus))
+        await self._produce(self.topics.dlq(bus), value, None, [("busbar-error", reason[:ERROR_MAX].encode())])
 
     async def _deliver(self, value: bytes, timestamp_ms: int) -> None:
         try:
             job = Job.decode(value, timestamp_ms)
         except ValueError as exc:
-            error = [("busbar-error", str(exc).encode())]
-            await self._produce(self.topics.dlq("default"), value, None, error)
+            await self._refuse(value, str(exc))
             return
         arn = str(job.target.get("Arn", ""))
         try:
@@ -244,7 +274,7 @@ class DeliveryService(Subsystem):
             return
         lane = self.lanes.setdefault(name, Lane())
         if lane.waiting >= LANE_SPILL:
-            await self._park(job, now_ms() + SPILL_DELAY_MS)
+            await self._park(job, job.park(now_ms() + SPILL_DELAY_MS))
             return
         lane.waiting += 1
         try:
@@ -275,19 +305,13 @@ class DeliveryService(Subsystem):
         if not outcome.retriable:
             await self._give_up(job, name, outcome.error, outcome.status)
             return
-        if job.attempts >= job.max_attempts:
-            await self._give_up(job, name, f"{outcome.error} (MaximumRetryAttempts spent)", outcome.status)
+        tier = job.retry_or_why_not(outcome.error, outcome.retry_after_s)
+        if isinstance(tier, str):
+            await self._give_up(job, name, tier, outcome.status)
             return
-        due = now_ms() + int(1000 * backoff_s(job.attempts, outcome.retry_after_s))
-        if due - job.timestamp_ms > job.max_age_ms:
-            reason = f"{outcome.error} (MaximumEventAgeInSeconds passes before the next retry)"
-            await self._give_up(job, name, reason, outcome.status)
-            return
-        await self._park(job, due)
+        await self._park(job, tier)
 
-    async def _park(self, job: Job, due_ms: int) -> None:
-        job.park(due_ms)
-        tier = tier_for((due_ms - now_ms()) / 1000)
+    async def _park(self, job: Job, tier: int) -> None:
         await self._produce(self.topics.retry(tier), job.encode(), None, [])
         DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
 
@@ -297,13 +321,16 @@ class DeliveryService(Subsystem):
         DELIVERY_DEAD_LETTERS.labels(name).inc()
         headers = dead_letter_headers(job, reason, status)
         topic = dead_letter_topic(job, self.topics)
+        await self._ensure_dead_letter_topic(topic)
+        await self._produce(topic, job.payload, job.key, headers)
+
+    async def _ensure_dead_letter_topic(self, topic: str) -> None:
         if topic not in self._ensured:
             settings = self.settings
             await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
                 settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
                 replication=settings.replication))
             self._ensured.add(topic)
-        await self._produce(topic, job.payload, job.key, headers)
 
     async def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Until Kafka takes it: the record's offset must not be committed before."""

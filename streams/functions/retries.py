@@ -14,8 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from streams.delivery.letters import Headers, dead_letter_headers, dead_letter_topic
-from streams.delivery.retries import backoff_s, tier_for
-from streams.jobs import Job, now_ms
+from streams.jobs import Job
 from streams.settings import Settings
 from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
 
@@ -29,16 +28,14 @@ class Retries:
         self._send = send
         self._ensured: set[str] = set()
 
-    def next_due_ms(self, job: Job) -> int | None:
-        """When the failed job may be tried again; None when its retry policy allows no more."""
-        if job.attempts >= job.max_attempts:
-            return None
-        due = now_ms() + int(1000 * backoff_s(job.attempts))
-        return None if due - job.timestamp_ms > job.max_age_ms else due
-
-    async def park(self, job: Job, due_ms: int) -> None:
-        job.park(due_ms)
-        await self._send(self._topics.retry(tier_for((due_ms - now_ms()) / 1000)), job.encode(), None, [])
+    async def park_or_why_not(self, job: Job, error: str) -> str | None:
+        """After a failed attempt (noted on the job): parked in the retry tier of its backoff, or,
+        when its RetryPolicy allows no more, why it is given up."""
+        tier = job.retry_or_why_not(error)
+        if isinstance(tier, str):
+            return tier
+        await self._send(self._topics.retry(tier), job.encode(), None, [])
+        return None
 
     async def dead_letter(self, job: Job, reason: str) -> None:
         topic = dead_letter_topic(job, self._topics)

@@ -180,14 +180,10 @@ class FunctionService(Subsystem):
                 await self._publish(function, function.definition.on_success, job, context.aws_request_id,
                                      "Success", request, result.value)
             return
-        due = self._retries.next_due_ms(job)
-        if due is None:
-            spent = ("MaximumRetryAttempts spent" if job.attempts >= job.max_attempts
-                     else "MaximumEventAgeInSeconds passes before the next retry")
-            await self._fail(function, job, f"{result.reason} ({spent})", "RetriesExhausted", request,
+        given_up = await self._retries.park_or_why_not(job, result.reason)
+        if given_up is not None:
+            await self._fail(function, job, given_up, "RetriesExhausted", request,
                              result.error_payload(context.aws_request_id), context.aws_request_id)
-            return
-        await self._retries.park(job, due)
 
     async def _invoke(self, function: Function, request: Any, context: LambdaContext) -> Result:
         definition = function.definition

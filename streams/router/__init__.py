@@ -9,7 +9,7 @@ each importing only the ones below it:
 consumed batch owes), `forwarding` (EventBridge's one-hop rule for bus targets),
 `kafka_sink` (a Kafka topic as a sink), `clusters` (producers per Kafka cluster),
 `destinations` (target ARNs to sinks), `targets` (a target compiled for the hot path),
-`outbox` (retries and dead letters), `native` (a bus's rules handed to the Rust fast path),
+`outbox` (parked retries and dead letters), `native` (a bus's rules handed to the Rust fast path),
 `rules_index` (rules of every bus, updated in place from config changes), `dispatch` (one
 batch through match, shape and send), `service` (the consume, dispatch, commit loop).
 """

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.router.delivery import DeliveryError
+from streams.jobs import Job
+from streams.router.delivery import DeliveryError, Headers
 from streams.router.ledger import Batch
 from streams.router.targets import Target
 
@@ -31,6 +32,12 @@ class ArchiveTarget(Target):
     any age: a target's MaximumEventAgeInSeconds is not its concern."""
 
     __slots__ = ()
+
+    def job(self, value: bytes, key: bytes | None, headers: Headers, timestamp_ms: int) -> Job:
+        """An archive write retried later keeps its event's bus time (that of its batch's oldest
+        record) and is retried whatever the event's age."""
+        return Job.for_record(target=self.spec, bus=self.bus, rule=self.rule, value=value, key=key, headers=headers,
+                              timestamp_ms=timestamp_ms, archived=True)
 
     def send(self, event: dict[str, Any] | None, raw: bytes, key: bytes | None, timestamp_ms: int, now_ms: int,
              batch: Batch) -> None:

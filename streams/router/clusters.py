@@ -23,7 +23,8 @@ HEADERS_ROOM_BYTES = 65_536
 
 # acks=all with idempotence: a target record counts as delivered (and lets its input offset be
 # committed) only once every in-sync replica has it, without duplicates from the producer's own
-# retries. message.timeout.ms bounds one produce attempt (see delivery.INLINE_MAX_RETRIES).
+# retries. message.timeout.ms bounds one produce attempt; a target that fails it is parked
+# for a retry (router/outbox.py).
 # linger.ms comes from BUSBAR_ROUTER_LINGER_MS: target records are keyed by event id, so they
 # spread over every partition of every target topic, and with librdkafka's 5 ms default a
 # batch held ~4 records at 16,000 events/s; the broker's cost is per batch, and at 20 ms it
@@ -70,8 +71,8 @@ class Clusters:
         """KeyError for a cluster BUSBAR_CLUSTERS does not name."""
         return KafkaTopicSink(self.producer(cluster), topic, max_bytes)
 
-    def dead_letters(self, topic: str) -> KafkaTopicSink:
-        """A dead-letter topic of this cluster's (created with room for DEAD_LETTER_MAX_BYTES)."""
+    def internal(self, topic: str) -> KafkaTopicSink:
+        """A dead-letter or retry topic of this cluster's (created with room for DEAD_LETTER_MAX_BYTES)."""
         return self.sink(LOCAL_CLUSTER, topic, DEAD_LETTER_MAX_BYTES + HEADERS_ROOM_BYTES)
 
     def poll(self, timeout: float) -> None:

@@ -1,5 +1,5 @@
 """The seam between routing and delivering: what a destination (a sink) must do, how it says
-that a delivery failed, and how often a failed delivery is tried again.
+that a delivery failed, and where a failed delivery waits to be tried again.
 
 Every other router module may depend on this one and it depends on none of them. A kind of
 destination (a Kafka topic today; HTTP endpoints, functions, another cluster to come) is one
@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streams.arns import TargetRef
+from streams.jobs import Job
 from streams.retry_policy import DEFAULT_MAX_EVENT_AGE_S, TargetRetryPolicy
 
 Headers = list[tuple[str, bytes]]
 
-# Retries happen inline, and a retrying batch holds back the commit of every batch after it,
-# so a failing delivery is tried again at most INLINE_MAX_RETRIES times whatever the policy
-# allows, with exponential backoff (0.2 s, 0.4 s); each attempt is bounded by the sink's own
-# timeout (5 s for Kafka): a dead target holds commits back ~16 s at most before its events
-# go to the dead-letter queue, whence they can be replayed.
-INLINE_MAX_RETRIES = 2
+# The router never retries a delivery itself: a retriable failure is parked as a job in a
+# retry topic of this cluster (`Destinations.retries`), which the delivery service takes up
+# when due, so a failing target holds back no commit once its job is parked. What the router
+# does write again, with this backoff, is a dead letter or a parked job this cluster refused
+# (nothing else can take it, and the batch's commit must wait until one lands).
 RETRY_BACKOFF_S = 0.2
 RETRY_BACKOFF_MAX_S = 5.0
 
@@ -74,38 +74,36 @@ class Sink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """A target's RetryPolicy as the router applies it: attempts in all (the first included,
-    capped by INLINE_MAX_RETRIES) and the event age past which it is not delivered at all."""
+    """What the router itself applies of a target's RetryPolicy: the event age past which it is
+    not sent at all. Attempts are counted on the parked job (streams/jobs.py), which reads the
+    target's policy where it is retried."""
 
-    max_attempts: int = 1 + INLINE_MAX_RETRIES
     max_age_ms: int = 1000 * DEFAULT_MAX_EVENT_AGE_S
 
     @classmethod
     def of(cls, spec: Mapping[str, Any] | None) -> RetryPolicy:
         """From a target's `RetryPolicy` (ValueError as TargetRetryPolicy.of raises it)."""
-        policy = TargetRetryPolicy.of(spec)
-        return cls(1 + min(policy.retries, INLINE_MAX_RETRIES), 1000 * policy.max_age_s)
-
-    def retry(self, attempts: int) -> bool:
-        """Whether a record that failed after `attempts` attempts gets another."""
-        return attempts < self.max_attempts
+        return cls(1000 * TargetRetryPolicy.of(spec).max_age_s)
 
 
 def retry_backoff(round_: int) -> float:
-    """Seconds before the `round_`-th retry of a batch's failures (1, 2, ...)."""
+    """Seconds before the `round_`-th rewrite of a batch's refused dead letters and parked jobs (1, 2, ...)."""
     return min(RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_S * 2 ** (round_ - 1))
 
 
 class Route(Protocol):
-    """What the retry and dead-letter path needs of a target (router/targets.py `Target`)."""
+    """What the parking and dead-letter path needs of a target (router/targets.py `Target`)."""
 
     bus: str
     arn: str
     labels: tuple[str, ...]  # bus, rule, target id: its metrics series
     headers: Headers  # on every record it sends
-    policy: RetryPolicy
-    sink: Sink | None  # None when it cannot be delivered to at all
     dead_letter: Sink | None  # its own dead-letter queue; None for the bus's
+
+    def job(self, value: bytes, key: bytes | None, headers: Headers, timestamp_ms: int) -> Job:
+        """The job that delivers this record (as sent, failed once) to this target later, in the
+        delivery service's record format; `timestamp_ms` is when its event reached its bus."""
+        ...
 
 
 class Unroutable(ValueError):
@@ -121,6 +119,10 @@ class Destinations(Protocol):
 
     def bus_dead_letters(self, bus: str) -> Sink:
         """The bus's own dead-letter queue, which takes any record the bus holds."""
+        ...
+
+    def retries(self, tier: int) -> Sink:
+        """The retry topic of a tier (streams/retry_schedule.py), where failed deliveries are parked."""
         ...
 
     def poll(self, timeout: float) -> None:

@@ -14,13 +14,14 @@ from streams.topics import TopicNames
 
 class KafkaDestinations:
     """Every destination a worker has is a Kafka topic on some cluster: a bus's topic, a user's
-    topic, the queue of HTTP deliveries (`busbar.deliveries`) or a function's topic, whose agent
-    runs the handler."""
+    topic, the queue of HTTP deliveries (`busbar.deliveries`), a function's topic (whose agent runs
+    the handler), or a retry topic."""
 
     def __init__(self, clusters: Clusters, topics: TopicNames) -> None:
         self._clusters = clusters
         self._topics = topics
         self._dead_letters: dict[str, KafkaTopicSink] = {}
+        self._retries: dict[int, KafkaTopicSink] = {}
 
     def sink(self, ref: TargetRef) -> Sink:
         if ref.kind == "bus":
@@ -37,7 +38,13 @@ class KafkaDestinations:
     def bus_dead_letters(self, bus: str) -> Sink:
         sink = self._dead_letters.get(bus)
         if sink is None:
-            sink = self._dead_letters[bus] = self._clusters.dead_letters(self._topics.dlq(bus))
+            sink = self._dead_letters[bus] = self._clusters.internal(self._topics.dlq(bus))
+        return sink
+
+    def retries(self, tier: int) -> Sink:
+        sink = self._retries.get(tier)
+        if sink is None:
+            sink = self._retries[tier] = self._clusters.internal(self._topics.retry(tier))
         return sink
 
     def poll(self, timeout: float) -> None:

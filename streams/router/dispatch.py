@@ -69,7 +69,7 @@ class Dispatcher:
         events, matches = batch.counts.events, batch.counts.matches
         buses = self._index.buses
         last_topic, bus, replayed, rules, route, scheduled = None, "", False, None, None, False
-        done = 0
+        done, oldest = 0, batch.oldest_ms
         try:
             for msg in messages:
                 done += 1
@@ -113,6 +113,8 @@ class Dispatcher:
                     if replayed:  # only records of a replay topic: live events never come here
                         matched = replayed_to(matched, msg.headers())
                     timestamp_ms = msg.timestamp()[1]
+                    if timestamp_ms < oldest:
+                        oldest = timestamp_ms
                     rule: Rule
                     for rule in matched:
                         matches[rule] += 1
@@ -128,6 +130,8 @@ class Dispatcher:
         except BaseException:
             batch.offsets = input_offsets(messages[:done - 1])
             raise
+        finally:
+            batch.oldest_ms = min(batch.oldest_ms, oldest)
         return batch
 
     def _scheduled(self, batch: Batch, msg: Message, now_ms: int) -> None:
@@ -143,6 +147,7 @@ class Dispatcher:
         key = event["id"].encode() if event is not None else msg.key()
         batch.counts.matches[rule] += 1
         timestamp_ms = msg.timestamp()[1]
+        batch.oldest_ms = min(batch.oldest_ms, timestamp_ms)
         for target in rule.targets:
             target.send(event, raw, key, timestamp_ms, now_ms, batch)
 

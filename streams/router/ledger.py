@@ -1,6 +1,6 @@
 """What the router owes for one consumed batch: records sent and not yet reported, failures
-waiting for a retry or a dead letter, and the input offsets that may be committed once all of
-that is settled.
+waiting to be parked for a retry or dead-lettered, and the input offsets that may be committed
+once all of that is settled.
 
 A plain ledger: sinks report into it through `Receipt`s, the outbox reads and clears it. It
 knows no sink and no Kafka client, only the seam (router/delivery.py).
@@ -32,11 +32,16 @@ class Failure:
     key: bytes | None
     headers: Headers
     error: DeliveryError
-    attempts: int = 1
 
-    @property
-    def retry(self) -> bool:
-        return self.error.retriable and self.target.policy.retry(self.attempts)
+
+@dataclass(slots=True)
+class Unparked:
+    """A failure's job that the retry topic refused; written again until it lands."""
+
+    failure: Failure
+    job: bytes
+    tier: int
+    error: DeliveryError
 
 
 @dataclass(slots=True)
@@ -52,13 +57,13 @@ class DeadLetter:
 
 
 class Receipt(Done):
-    """The outcome of a target's records in one batch, at one attempt."""
+    """The outcome of a target's records in one batch."""
 
-    __slots__ = ("batch", "target", "attempts")
+    __slots__ = ("batch", "target")
 
-    def __init__(self, batch: Batch, target: Route, attempts: int) -> None:
+    def __init__(self, batch: Batch, target: Route) -> None:
         super().__init__()
-        self.batch, self.target, self.attempts = batch, target, attempts
+        self.batch, self.target = batch, target
 
     def ok(self) -> None:
         self.batch.pending -= 1
@@ -68,7 +73,24 @@ class Receipt(Done):
         batch.pending -= 1
         # Reported records carry no headers (confluent-kafka does not return them), and every
         # record a target sends carries the target's own.
-        batch.failures.append(Failure(self.target, value, key, self.target.headers, error, self.attempts))
+        batch.failures.append(Failure(self.target, value, key, self.target.headers, error))
+
+
+class ParkReceipt(Done):
+    """The outcome of parking one failure's job in a retry topic."""
+
+    __slots__ = ("batch", "failure", "tier")
+
+    def __init__(self, batch: Batch, failure: Failure, tier: int) -> None:
+        super().__init__()
+        self.batch, self.failure, self.tier = batch, failure, tier
+
+    def ok(self) -> None:
+        self.batch.pending -= 1
+
+    def failed(self, error: DeliveryError, value: bytes, key: bytes | None) -> None:
+        self.batch.pending -= 1
+        self.batch.unparked.append(Unparked(self.failure, value, self.tier, error))
 
 
 class LetterReceipt(Done):
@@ -102,27 +124,31 @@ class Batch:
     counts: BatchCounts = field(default_factory=BatchCounts)
     pending: int = 0  # sent, not yet reported
     failures: list[Failure] = field(default_factory=list)
+    unparked: list[Unparked] = field(default_factory=list)
     lost_letters: list[DeadLetter] = field(default_factory=list)
     failed: Counter[Hashable] = field(default_factory=Counter)  # events each target dead-lettered
     rounds: int = 0
     retry_at: float = 0.0
     receipts: dict[Route, Receipt] = field(default_factory=dict)
+    # The oldest bus record time among its records: what a parked job counts its event's age from
+    # (delivery reports do not say which record they are about), so an age limit never runs late.
+    oldest_ms: int = 2**63
 
     @property
     def settled(self) -> bool:
-        return self.pending == 0 and not self.failures and not self.lost_letters
+        return self.pending == 0 and not self.failures and not self.unparked and not self.lost_letters
 
     def expect(self, target: Route) -> Receipt:
         """The receipt for one more record of `target`'s, made once per target and batch."""
         receipt = self.receipts.get(target)
         if receipt is None:
-            receipt = self.receipts[target] = Receipt(self, target, 1)
+            receipt = self.receipts[target] = Receipt(self, target)
         self.pending += 1
         return receipt
 
-    def expect_retry(self, failure: Failure) -> Receipt:
+    def expect_parked(self, failure: Failure, tier: int) -> ParkReceipt:
         self.pending += 1
-        return Receipt(self, failure.target, failure.attempts + 1)
+        return ParkReceipt(self, failure, tier)
 
     def expect_letter(self, bus: str, headers: Headers, in_bus_queue: bool) -> LetterReceipt:
         self.pending += 1

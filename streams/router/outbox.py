@@ -1,10 +1,12 @@
-"""Retries and dead letters for what the router sends, batch by batch, in batch order.
+"""Parked retries and dead letters for what the router sends, batch by batch, in batch order.
 
 Each consumed batch has a ledger (router/ledger.py) of what it sent. Sending does not wait:
 the router keeps consuming and sending while earlier batches are still on their way, and a
 batch's input offsets may be committed only once it is settled, meaning every record sent for
-it (and for every batch before it) has been acknowledged, or retried and then written to a
-dead-letter queue with the reason. Waiting for each batch instead would leave the router idle
+it (and for every batch before it) has been acknowledged, or parked as a job in a retry topic
+(the delivery service retries it from there, with backoff, as its RetryPolicy allows), or
+written to a dead-letter queue with the reason. A kill -9 at any point loses nothing: a
+failure not yet parked holds its batch's commit, so its event is routed again. Waiting for each batch instead would leave the router idle
 for a round trip per batch, which on a busy broker costs more than matching the batch did.
 """
 
@@ -64,7 +66,7 @@ class Outbox:
         self._destinations.poll(timeout)
         now = time.monotonic()
         for batch in self._in_flight:
-            if batch.pending == 0 and (batch.failures or batch.lost_letters):
+            if batch.pending == 0 and (batch.failures or batch.unparked or batch.lost_letters):
                 self._advance(batch, now)
         done: list[Batch] = []
         while self._in_flight and self._in_flight[0].settled:
@@ -75,12 +77,20 @@ class Outbox:
         return done
 
     def _advance(self, batch: Batch, now: float) -> None:
-        """Dead-letter what will not be retried, and retry the rest once its backoff is over."""
-        for failure in batch.failures:
-            if not failure.retry:
-                self._give_up(batch, failure)
-        batch.failures = [failure for failure in batch.failures if failure.retry]
-        if not (batch.failures or batch.lost_letters):
+        """Park what may be retried and dead-letter the rest; write again, once a backoff is over,
+        what this cluster refused to take (a parked job, a dead letter)."""
+        failures, batch.failures = batch.failures, []
+        for failure in failures:
+            if failure.error.retriable:
+                self._park(batch, failure)
+            else:
+                self._give_up(batch, failure, failure.error.reason, 1)
+        for unparked in batch.unparked:
+            if not unparked.error.retriable:  # refused for good (too large, say): the event is dead-lettered
+                reason = f"{unparked.failure.error.reason}; parking it for a retry failed: {unparked.error.reason}"
+                self._give_up(batch, unparked.failure, reason, 1)
+        batch.unparked = [unparked for unparked in batch.unparked if unparked.error.retriable]
+        if not (batch.unparked or batch.lost_letters):
             return
         if batch.retry_at == 0.0:
             batch.rounds += 1
@@ -88,13 +98,12 @@ class Outbox:
         if now < batch.retry_at:
             return
         batch.retry_at = 0.0
-        failures, batch.failures = batch.failures, []
-        for failure in failures:
-            target = failure.target
-            log.warning("%s: attempt %d failed (%s); retrying", target, failure.attempts, failure.error.reason)
-            TARGET_RETRIES.labels(*target.labels).inc()
-            assert target.sink is not None  # only records that were sent once come back
-            target.sink.send(failure.value, failure.key, failure.headers, batch.expect_retry(failure))
+        unparked_jobs, batch.unparked = batch.unparked, []
+        for unparked in unparked_jobs:
+            log.error("%s: parking a retry failed (%s); writing it again", unparked.failure.target,
+                      unparked.error.reason)
+            self._destinations.retries(unparked.tier).send(unparked.job, unparked.failure.key, [],
+                                                           batch.expect_parked(unparked.failure, unparked.tier))
         letters, batch.lost_letters = batch.lost_letters, []
         for letter in letters:
             headers = letter.headers
@@ -112,12 +121,30 @@ class Outbox:
             self._destinations.bus_dead_letters(letter.bus).send(letter.value, letter.key, headers,
                                                                  batch.expect_letter(letter.bus, headers, True))
 
-    def _give_up(self, batch: Batch, failure: Failure) -> None:
+    def _park(self, batch: Batch, failure: Failure) -> None:
+        """A retriable failure becomes a job in a retry topic, which the delivery service takes up
+        when due; the batch waits only for the retry topic's acknowledgement, not for the retry."""
+        target = failure.target
+        try:
+            job = target.job(failure.value, failure.key, failure.headers, batch.oldest_ms)
+            job.attempted(failure.error.reason)
+            tier = job.retry_or_why_not(failure.error.reason)
+        except ValueError as exc:  # nothing a job can hold (not UTF-8, say): no retry can help it
+            self._give_up(batch, failure, f"{failure.error.reason}; it cannot be parked for a retry: {exc}", 1)
+            return
+        if isinstance(tier, str):  # its RetryPolicy allows no retry (MaximumRetryAttempts 0, say)
+            self._give_up(batch, failure, tier, job.attempts)
+            return
+        log.info("%s: attempt 1 failed (%s); parked for a retry", target, failure.error.reason)
+        TARGET_RETRIES.labels(*target.labels).inc()
+        self._destinations.retries(tier).send(job.encode(), failure.key, [], batch.expect_parked(failure, tier))
+
+    def _give_up(self, batch: Batch, failure: Failure, reason: str, attempts: int) -> None:
         target = failure.target
         batch.failed[target] += 1
-        log.warning("%s: giving up after %d attempt(s): %s", target, failure.attempts, failure.error.reason)
-        headers = [*failure.headers, ("busbar-error", failure.error.reason.encode()),
-                   ("busbar-attempt", str(failure.attempts).encode()), ("busbar-target", target.arn.encode())]
+        log.warning("%s: giving up after %d attempt(s): %s", target, attempts, reason)
+        headers = [*failure.headers, ("busbar-error", reason.encode()),
+                   ("busbar-attempt", str(attempts).encode()), ("busbar-target", target.arn.encode())]
         self._write_letter(batch, target.bus, REASON_TARGET_FAILED, failure.value, failure.key, headers,
                            target.dead_letter)
 

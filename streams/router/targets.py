@@ -23,6 +23,7 @@ from streams.arns import parse_target_arn
 from streams.envelope import format_time
 from streams.input_shaping import InvalidInputSpec, compile_input
 from streams.input_shaping.http_parameters import DynamicParameters
+from streams.jobs import Job
 from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
 from streams.router.delivery import DeliveryError, Destinations, Headers, RetryPolicy, Sink, Unroutable
 from streams.router.forwarding import forwarding_headers
@@ -44,7 +45,7 @@ class Target:
     """One target of one enabled rule. `send` is called once per matching event."""
 
     __slots__ = ("arn", "bus", "rule", "rule_arn", "spec", "sink", "dead_letter", "headers", "policy", "error",
-                 "labels", "forwards", "_payload", "_send", "_max_bytes", "_shaper", "_http")
+                 "labels", "forwards", "_payload", "_send", "_max_bytes", "_shaper", "_http", "_sends_jobs")
 
     def __init__(self, *, bus: str, rule: str, rule_arn: str, spec: dict[str, Any],
                  destinations: Destinations) -> None:
@@ -62,9 +63,11 @@ class Target:
         self.sink: Sink | None = None
         self.error: str | None = None
         self.forwards = False  # puts events on another bus, which may not pass them on (router/forwarding.py)
+        self._sends_jobs = False  # sends delivery jobs (API destinations, functions), not the event itself
         try:
             self.policy = RetryPolicy.of(spec.get("RetryPolicy"))
             ref = parse_target_arn(self.arn)
+            self._sends_jobs = ref.kind in ("api-destination", "function")
             self.sink = destinations.sink(ref)
             self._payload = self._choose_payload(ref.kind)
             if ref.kind == "bus":
@@ -128,6 +131,13 @@ class Target:
             "payload": shaped(event, raw, timestamp_ms).decode(), "event_id": event.get("id"), "attempt": 0,
             "timestamp_ms": timestamp_ms,
         })
+
+    def job(self, value: bytes, key: bytes | None, headers: Headers, timestamp_ms: int) -> Job:
+        """The job that delivers a record this target failed to send (router/delivery.py `Route`)."""
+        if self._sends_jobs:  # the record is a job already, for the deliveries topic
+            return Job.decode(value, timestamp_ms)
+        return Job.for_record(target=self.spec, bus=self.bus, rule=self.rule, value=value, key=key, headers=headers,
+                              timestamp_ms=timestamp_ms)
 
     @property
     def reads_event(self) -> bool:

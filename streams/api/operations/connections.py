@@ -221,8 +221,16 @@ async def deauthorize_connection(ctx: Context, params: Params) -> Response:
 
 
 async def delete_connection(ctx: Context, params: Params) -> Response:
+    """Refused while an API destination uses the connection: its deliveries would all fail. AWS's
+    API reference names no error for this; ValidationException is what AWS answers for the like
+    (a rule deleted while it has targets)."""
     async with ctx.write_lock:
         record = require_connection(ctx, params["Name"])
+        arn = arn_of(ctx, record)
+        users = sorted(d["Name"] for d in ctx.model.api_destinations() if d.get("ConnectionArn") == arn)
+        if users:
+            raise ValidationException(f"Connection {record['Name']} is used by API destination(s) "
+                                      f"{', '.join(users)}; delete them or give them another connection first.")
         await ctx.write(connection_key(record["Name"]), None)
     return _answer(ctx, record, "DELETING")
 

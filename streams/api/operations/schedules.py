@@ -70,6 +70,9 @@ def _check_target(target: dict[str, Any]) -> None:
             refs[member] = parse_target_arn(arn)
         except ValueError as exc:  # UnsupportedTarget is a ValueError too
             raise ValidationException(f"{member}: {exc}") from None
+    if refs["Target.Arn"].kind == "function":
+        raise ValidationException(f"Target.Arn: '{target['Arn']}': schedules cannot invoke functions yet "
+                                  "(a rule with a schedule expression can)")
     if refs["Target.Arn"].kind == "bus" and target.get("Input") is not None:
         try:
             orjson.loads(target["Input"])

@@ -108,6 +108,25 @@ def test_an_api_destination_job_that_could_not_be_queued_is_parked_as_it_was() -
     assert job.record["event_id"] == orjson.loads(event)["id"]
 
 
+def test_a_function_gets_a_job_with_the_shaped_input_parked_as_it_was_when_it_cannot_be_queued() -> None:
+    def refuse_order_7(value: bytes, attempt: int) -> DeliveryError | None:
+        return DeliveryError("queue full", True) if b'order\\":7' in value else None
+
+    destinations = FakeDestinations({"enrich": refuse_order_7})  # the fakes name its sink after the function
+    router = Router(destinations)
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:enrich:live"
+    put_rule(router, "r", {"source": ["app"]}, [{"Id": "f", "Arn": arn, "InputPath": "$.detail"}])
+    event = event_bytes(detail={"order": 7})
+    route(router, [event])
+    (parked,) = destinations.parked()  # the first send failed
+    route(router, [event_bytes(detail={"order": 8})])
+    (queued,) = destinations.landed("enrich")
+    for job, order in ((Job.decode(parked.value, 0), 7), (Job.decode(queued.value, 0), 8)):
+        assert orjson.loads(job.payload) == {"order": order} and job.target["Arn"] == arn
+        assert (job.record["bus"], job.record["rule"]) == (BUS, "r")
+    assert Job.decode(parked.value, 0).attempts == 1
+
+
 def test_no_retry_when_the_policy_allows_none_or_the_event_would_be_too_old() -> None:
     destinations = FakeDestinations({"never": failing_times(99), "aging": failing_times(99)})
     router = Router(destinations)

@@ -37,6 +37,7 @@ def _report(event: Any, context: Any, **extra: Any) -> None:
         "imported_with": IMPORTED_WITH,
         "thread": threading.current_thread().name,
         "at": time.time(),
+        "pid": os.getpid(),
         **extra,
     }).encode())
     producer.flush(10)

@@ -8,12 +8,16 @@ once, as on Lambda.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from streams.busbar_client import BusbarClient
 from tests.support import WorkerProcess, unique
+from tests.test_api_support import client_for
 from tests.test_functions import Setup
+from tests.test_router_support import REGION, read_all
 
 pytestmark = pytest.mark.kafka
 
@@ -42,6 +46,24 @@ def test_a_killed_workers_invocations_in_flight_run_again_on_the_other(kafka_boo
         again = setup.reports(EVENTS + len(killed), timeout=120)[EVENTS:]
         assert sorted(report["event"]["id"] for report in again) == sorted(killed)
         assert {report["pid"] for report in again} == {workers[1].process.pid}
+
+        # A worker starting with invocations left on the topic runs them (its functions are
+        # known before its agents read), rather than taking them for a deleted function's.
+        survivor = workers[1]
+        setup.events, setup.busbar = client_for(survivor.url), BusbarClient(survivor.url, REGION, None)
+        second_gate = tmp_path / "open-again"
+        setup.busbar.put_function({**setup.function, "Environment": {"Variables": {
+            "OUT_TOPIC": setup.out, "GATE_FILE": str(second_gate)}}})
+        time.sleep(2)
+        held = setup.put({"order": "a"}, {"order": "b"}, {"order": "c"})
+        setup.reports(EVENTS + len(killed) + len(held), timeout=60)
+        survivor.kill()
+        workers.append(WorkerProcess(kafka_bootstrap, prefix=prefix).start(worker_logs))
+        second_gate.touch()
+        everything = setup.reports(EVENTS + len(killed) + 2 * len(held), timeout=120)
+        restarted = [report["event"]["id"] for report in everything if report["pid"] == workers[2].process.pid]
+        assert sorted(restarted) == sorted(held)
+        assert read_all(kafka_bootstrap, survivor.topics.dlq(setup.bus)) == []
     finally:
         for worker in workers:
             worker.stop()

@@ -51,7 +51,7 @@ class Catalog:
         return self.functions.get(name)
 
     async def apply(self, change: Change) -> str | None:
-        """Take one config change; the function's name when it is one of functions."""
+        """Take one config change; the function's name when the change is to a function, else None."""
         if change.kind != "function":
             return None
         name = change.key.split("/", 1)[1]

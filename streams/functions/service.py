@@ -88,18 +88,24 @@ class FunctionService(Subsystem):
             task.cancel()
 
     async def _follow(self) -> None:
-        """Apply config changes; agents are added once Faust runs its own (it must start them first)."""
+        """Apply config changes; agents are added once Faust runs its own (it must start them first).
+        The configuration as it stands is applied before any agent reads, so that no event of a
+        function that exists is taken for one of a deleted function."""
         await self._app.agents.wait_until_agents_started()
+        while not self._changes.empty():
+            await self._apply(self._changes.get_nowait())
         for name in await asyncio.get_running_loop().run_in_executor(None, self._existing_function_topics):
             await self._ensure_agent(name)
         while not self.should_stop:
-            change = await self._changes.get()
-            try:
-                name = await self._catalog.apply(change)
-                if name is not None:
-                    await self._ensure_agent(name)
-            except Exception:  # one function's trouble must not keep the others from their agents
-                log.exception("functions: applying %s failed", change.key)
+            await self._apply(await self._changes.get())
+
+    async def _apply(self, change: Change) -> None:
+        try:
+            name = await self._catalog.apply(change)
+            if name is not None:
+                await self._ensure_agent(name)
+        except Exception:  # one function's trouble must not keep the others from their agents
+            log.exception("functions: applying %s failed", change.key)
 
     async def _keep_subscribed(self) -> None:
         conductor = self._app.topics

@@ -1,17 +1,20 @@
-"""PutEvents ingest benchmark: the EventBridge API of one worker under concurrent clients.
+"""PutEvents ingest benchmark: the EventBridge API of one worker, and of API processes beside
+it, under concurrent clients.
 
 Measures, against the embedded Apache Kafka broker on this machine (or --kafka):
-  1. entries/s accepted through `POST /` (PutEvents, AWS JSON 1.1) from --clients concurrent
-     keep-alive clients, each sending its next request as soon as the last is answered, with
-     p50/p99 request latency and the worker's CPU per entry. Configurations: 64 clients x 10
-     entries (the headline), 8 and 1 clients, 1 entry per request, and SigV4 on (requests
-     signed in advance, so signing costs the client nothing while timed);
-  2. the peer: the same number of events produced straight to the bus topic by one
+  1. entries/s accepted through `POST /` (PutEvents, AWS JSON 1.1) from concurrent keep-alive
+     clients, each sending its next request as soon as the last is answered, with p50/p99
+     request latency and the serving processes' CPU per entry. Configurations on the worker's
+     own API: 64 clients x 10 entries (the headline), 8 and 1 clients, 1 entry per request,
+     and SigV4 on (requests signed in advance, so signing costs the client nothing while timed);
+  2. the headline again through 1 and then --api-processes `busbar api` processes sharing one
+     port beside the worker (which routes what they put on the bus);
+  3. the peer: the same number of events produced straight to the bus topic by one
      confluent-kafka producer (acks=all, idempotent), and the ratio, on the last line.
 The load comes from this process (aiohttp), which shares the machine's cores with the worker
 and the broker: on 2 cores the figures are a floor for what the worker alone would take.
 
-Run: .venv/bin/python bench/api.py [--seconds S] [--kafka BOOTSTRAP] [--quick]
+Run: .venv/bin/python bench/api.py [--seconds S] [--kafka BOOTSTRAP] [--quick] [--api-processes N]
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.brokers import kafka  # noqa: E402
 from bench.pipeline import cpu_seconds, percentile  # noqa: E402
+from streams.embedded_kafka import free_port  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
-from tests.support import WorkerProcess  # noqa: E402
+from tests.support import WorkerProcess, health  # noqa: E402
 
 BUS = "bench"
 REGION = "us-east-1"
@@ -87,7 +91,7 @@ def requests(url: str, config: Config) -> list[tuple[bytes, dict[str, str]]]:
     return made
 
 
-async def load(url: str, config: Config, seconds: float, pid: int | None) -> Result:
+async def load(url: str, config: Config, seconds: float, pids: list[int]) -> Result:
     prepared = requests(url, config)
     latencies: list[float] = []
     counts = {"entries": 0, "failed": 0}
@@ -116,9 +120,9 @@ async def load(url: str, config: Config, seconds: float, pid: int | None) -> Res
         stop_at = time.monotonic() + WARMUP_S + seconds
         tasks = [asyncio.create_task(client(session, i, stop_at)) for i in range(config.clients)]
         await asyncio.sleep(WARMUP_S)
-        timing["on"], started, cpu = True, time.monotonic(), cpu_seconds(pid)
+        timing["on"], started, cpu = True, time.monotonic(), sum(map(cpu_seconds, pids))
         await asyncio.gather(*tasks)
-        elapsed, cpu = time.monotonic() - started, cpu_seconds(pid) - cpu
+        elapsed, cpu = time.monotonic() - started, sum(map(cpu_seconds, pids)) - cpu
     entries = max(counts["entries"], 1)
     return Result(counts["entries"] / elapsed, 1000 * percentile(latencies, 0.5), 1000 * percentile(latencies, 0.99),
                   cpu / entries * 1e6, counts["failed"])
@@ -147,6 +151,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per configuration")
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     parser.add_argument("--quick", action="store_true", help="only the headline configuration")
+    parser.add_argument("--api-processes", type=int, default=2, metavar="N",
+                        help="API processes sharing one port for the last measurement (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="busbar-bench-api-") as tmp, kafka(args.kafka, Path(tmp)) as bootstrap:
         run(bootstrap, args, Path(tmp))
@@ -159,6 +165,7 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
     local = WorkerProcess(bootstrap).start(work)
     signed = None
     results: dict[Config, Result] = {}
+    by_processes: dict[int, Result] = {}
     try:
         if any(c.signed for c in configs):
             signed = WorkerProcess(bootstrap, prefix=local.prefix, extra_env={
@@ -167,10 +174,11 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
         for config in configs:
             worker = signed if config.signed else local
             assert worker is not None and worker.process is not None
-            result = results[config] = asyncio.run(load(worker.url, config, args.seconds, worker.process.pid))
-            print(f"{config}: {result.entries_per_s:,.0f} entries/s, p50 {result.p50_ms:.1f} ms, "
-                  f"p99 {result.p99_ms:.1f} ms, worker cpu {result.cpu_us_per_entry:.0f} us/entry"
-                  + (f", {result.failed} entries failed" if result.failed else ""), flush=True)
+            result = results[config] = asyncio.run(load(worker.url, config, args.seconds, [worker.process.pid]))
+            report(str(config), result)
+        for count in sorted({1, args.api_processes} - {0}):
+            by_processes[count] = through_api_processes(local, count, headline, args.seconds, work)
+            report(f"{headline}, {count} API process{'es' if count > 1 else ''} on one port", by_processes[count])
         topic = local.topics.bus(BUS)
     finally:
         local.stop()
@@ -179,8 +187,45 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
     best = results[headline]
     direct = peer(bootstrap, topic, max(50_000, int(best.entries_per_s * args.seconds)))
     print(f"one confluent-kafka producer straight to the bus topic: {direct:,.0f} events/s", flush=True)
-    print(f"api: {best.entries_per_s:.0f} entries/s at {headline}, p99 {best.p99_ms:.0f} ms "
-          f"(x{best.entries_per_s / direct:.3f} of one producer straight to Kafka)")
+    beside = "".join(f"; {count} API process{'es' if count > 1 else ''}: {result.entries_per_s:.0f} entries/s, "
+                     f"p99 {result.p99_ms:.0f} ms" for count, result in by_processes.items())
+    print(f"api: {best.entries_per_s:.0f} entries/s at {headline}, p99 {best.p99_ms:.0f} ms{beside} "
+          f"(worker x{best.entries_per_s / direct:.3f} of one producer straight to Kafka)")
+
+
+def report(label: str, result: Result) -> None:
+    print(f"{label}: {result.entries_per_s:,.0f} entries/s, p50 {result.p50_ms:.1f} ms, "
+          f"p99 {result.p99_ms:.1f} ms, serving cpu {result.cpu_us_per_entry:.0f} us/entry"
+          + (f", {result.failed} entries failed" if result.failed else ""), flush=True)
+
+
+def through_api_processes(worker: WorkerProcess, count: int, config: Config, seconds: float, work: Path) -> Result:
+    """The load through `count` API processes (`busbar api`) sharing one port beside the worker."""
+    port = free_port()
+    processes = [WorkerProcess(worker.bootstrap, prefix=worker.prefix, app_id=worker.app_id, port=port,
+                               command=("api",)) for _ in range(count)]
+    try:
+        for process in processes:
+            process.start(work)
+        wait_all_serving(processes)
+        return asyncio.run(load(processes[0].url, config, seconds,
+                                [p.process.pid for p in processes if p.process is not None]))
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def wait_all_serving(processes: list[WorkerProcess], timeout: float = 60.0) -> None:
+    """Until each process has answered /health on the shared port (an API process binds it only
+    once ready, so its first 200 is its own)."""
+    expected = {p.process.pid for p in processes if p.process is not None}
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while seen < expected and time.monotonic() < deadline:
+        status, body = health(processes[0].url)
+        if status == 200:
+            seen.add(body.get("pid", 0))
+    assert seen >= expected, f"API processes not all serving: {expected - seen}"
 
 
 async def create_bus(url: str) -> None:

@@ -47,7 +47,8 @@ class TaskAssignment:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.ident is not None:  # a worker that failed to start stops what it had not started
+            self._thread.join(5)
         self._consumer.close()  # leaves the group now, so the others take the tasks without waiting
 
     def _run(self) -> None:

@@ -31,6 +31,11 @@ SETTINGS: dict[str, Setting] = {
     "account": Setting("BUSBAR_ACCOUNT_ID", "000000000000", "Account id written into events and ARNs."),
     "host": Setting("BUSBAR_HOST", "127.0.0.1", "Address the worker's HTTP API listens on."),
     "port": Setting("BUSBAR_PORT", "4010", "Port of the worker's HTTP API (EventBridge API, /health, /metrics)."),
+    "worker_api": Setting(
+        "BUSBAR_WORKER_API", "1",
+        "0: the worker does not serve the EventBridge API on its port (API processes, `busbar api`, do); "
+        "/health, /metrics and the connectors' routes stay.",
+    ),
     "broker_port": Setting("BUSBAR_BROKER_PORT", "19092", "Port of the embedded Kafka broker (its controller takes the next one)."),
     "data_dir": Setting("BUSBAR_DATA_DIR", ".busbar", "Where the embedded broker keeps its data and logs."),
     "app_id": Setting("BUSBAR_APP_ID", "busbar", "Faust app id = Kafka consumer group of the workers."),
@@ -102,6 +107,7 @@ class Settings:
     account: str
     host: str
     port: int
+    worker_api: bool
     broker_port: int
     data_dir: Path
     app_id: str

@@ -41,6 +41,8 @@ def create_app(settings: Settings) -> faust.App:
     except ValueError as exc:
         raise SystemExit(f"busbar worker: {exc}") from None
     topics = TopicNames(settings.topic_prefix)
+    datadir = settings.data_dir / "faust" / settings.app_id
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = faust.App(
         settings.app_id,
         broker=";".join(f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")),
@@ -50,6 +52,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         store="memory://",
+        # Faust's default, "<app id>-data" in the working directory, littered wherever a worker ran.
+        datadir=str(datadir),
         autodiscover=False,
         # Faust's own consumer group (its agents and tables: the correlation windows) settles only
         # once a crashed predecessor's session has expired: Faust's default of 60 s kept a

@@ -54,7 +54,8 @@ def http_status(url: str, timeout: float = 2.0) -> int:
 
 @dataclass
 class WorkerProcess:
-    """One `busbar worker` subprocess with its own port; stop() is SIGTERM then SIGKILL."""
+    """One `busbar worker` subprocess (or another busbar command: `command=("api",)`) with its own
+    port; stop() is SIGTERM then SIGKILL."""
 
     bootstrap: str
     prefix: str = field(default_factory=lambda: unique("t"))
@@ -63,6 +64,7 @@ class WorkerProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    command: tuple[str, ...] = ("worker",)
 
     @property
     def url(self) -> str:
@@ -90,9 +92,11 @@ class WorkerProcess:
     def start(self, log_dir: Path, timeout: float = 60.0,
               until: Callable[[int, dict[str, Any]], None] | None = None) -> WorkerProcess:
         """Start the worker and wait until /health says 200; `until` sees every answer before."""
-        self.log_path = log_dir / f"worker-{self.port}.log"
+        # unique: API processes may share a port
+        self.log_path = log_dir / f"{unique(f'{self.command[0]}-{self.port}')}.log"
+        env = {"BUSBAR_DATA_DIR": str(log_dir / f"data-{unique(self.command[0])}"), **self.env()}
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env(),
+            self.process = subprocess.Popen([sys.executable, "-m", "streams", *self.command], env=env,
                                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -445,6 +445,25 @@ def test_input_path(path: str, expected: bytes) -> None:
     assert shape({"InputPath": path}) == expected
 
 
+@pytest.mark.parametrize(
+    ("detail", "expected"),
+    [
+        pytest.param({"order": {"id": "o-1"}}, b'"o-1"', id="found"),
+        pytest.param({"order": {"id": None}}, b"null", id="found-null"),
+        pytest.param({"order": {"id": {"n": 1}}}, b'{"n":1}', id="found-object"),
+        pytest.param({"order": {}}, b"null", id="missing-name"),
+        pytest.param({"order": ["id"]}, b"null", id="through-an-array"),
+        pytest.param({"order": "id"}, b"null", id="through-a-string"),
+        pytest.param({"order": 7}, b"null", id="through-a-number"),
+        pytest.param({"order": None}, b"null", id="through-null"),
+        pytest.param({"order": True}, b"null", id="through-a-boolean"),
+    ],
+)
+def test_a_path_of_names_finds_only_what_objects_hold(detail: dict[str, Any], expected: bytes) -> None:
+    compiled = shaper({"InputPath": "$.detail.order.id"})
+    assert compiled.shape({"detail": detail}, b"{}", rule_arn="", rule_name="", ingestion_time="") == expected
+
+
 def test_input_path_root_is_the_raw_event() -> None:
     raw = b'{"id" : "as sent"}'
     compiled = shaper({"InputPath": "$"})

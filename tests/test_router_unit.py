@@ -9,6 +9,7 @@ routing or lets an offset be committed for a record that was never routed.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import orjson
@@ -18,9 +19,11 @@ from confluent_kafka import Producer
 from streams.jobs import Job
 from streams.metrics import TARGET_DELIVERIES, TARGET_FAILURES
 from streams.model import Change, rule_key
+from streams.router import rules_index
 from streams.router.delivery import DeliveryError, Done
 from streams.router.forwarding import FORWARDED_FROM
 from streams.router.kafka_sink import KafkaTopicSink
+from streams.router.native import build_matcher
 from streams.router.outbox import UNWRITABLE, count_settled
 from tests.router_fakes import (
     ACCOUNT,
@@ -283,6 +286,31 @@ def test_a_failing_rule_change_leaves_the_rule_as_it_was_in_both_matchers() -> N
     assert len(destinations.landed("out")) == 1
 
 
+def test_a_rule_the_native_matcher_cannot_decide_is_matched_in_python_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matchers built without Python's case tables leave non-ASCII text under ignore-case to Python:
+    only the rules testing it are matched in Python, the bus's other rules keep their native answer."""
+    monkeypatch.setattr(rules_index, "build_matcher", partial(build_matcher, case=False))
+    destinations = FakeDestinations()
+    router = Router(destinations)
+    put_rule(router, "sigma", {"detail": {"name": [{"equals-ignore-case": "\u03c3\u03b1\u03c2"}]}},
+             [{"Id": "t", "Arn": topic_arn("sigma")}])
+    put_rule(router, "other-case", {"detail": {"name": [{"equals-ignore-case": "x"}]}},
+             [{"Id": "t", "Arn": topic_arn("other-case")}])
+    put_rule(router, "app", {"source": ["app"]}, [{"Id": "t", "Arn": topic_arn("app")}])
+    put_rule(router, "elsewhere", {"source": ["elsewhere"]}, [{"Id": "t", "Arn": topic_arn("elsewhere")}])
+    rules = router.index.buses[BUS]
+
+    def whole_bus_in_python(event: Any) -> Any:
+        raise AssertionError("the whole bus was matched in Python")
+
+    monkeypatch.setattr(rules.ruleset, "matching", whole_bus_in_python)
+    event = event_bytes(detail={"name": "\u03a3\u0391\u03a3"})
+    _, matched, unsure = rules.native.route(event)  # type: ignore[union-attr]
+    assert ({r.name for r in matched}, {r.name for r in unsure}) == ({"app"}, {"sigma", "other-case"})
+    route(router, [event])
+    assert [len(destinations.landed(t)) for t in ("sigma", "other-case", "app", "elsewhere")] == [1, 0, 1, 0]
+
+
 def test_a_target_whose_stored_policy_is_unusable_dead_letters_while_the_others_deliver() -> None:
     destinations = FakeDestinations()
     router = Router(destinations)
@@ -317,6 +345,29 @@ def test_input_that_cannot_be_shaped_or_is_too_large_is_dead_lettered_with_the_e
     assert [s.value for s in destinations.landed("deep")] == [orjson.dumps({"blob": "x" * 200_000})]
     assert destinations.landed("big") == []
     assert router.committed == {(BUS_TOPIC, 0): 2}
+
+
+def test_shaped_targets_of_one_event_each_get_their_input_with_the_records_ingestion_second() -> None:
+    destinations = FakeDestinations()
+    router = Router(destinations)
+    template = '{"id": <id>, "at": <aws.events.event.ingestion-time>, "rule": "<aws.events.rule-name>"}'
+    put_rule(router, "r", {"source": ["app"]}, [
+        {"Id": "a", "Arn": topic_arn("a"), "InputTransformer": {"InputPathsMap": {"id": "$.id"},
+                                                                "InputTemplate": template}},
+        {"Id": "b", "Arn": topic_arn("b"), "InputPath": "$.detail.n"},
+        {"Id": "c", "Arn": topic_arn("c")},
+    ])
+    second = int(time.time()) - 5
+    times = [second * 1000 + 1, second * 1000 + 999, second * 1000 + 1000]  # the last one a second later
+    events = [event_bytes(detail={"n": n}) for n in range(3)]
+    for value, timestamp_ms in zip(events, times, strict=True):
+        route(router, [value], timestamp_ms=timestamp_ms)
+    stamps = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t // 1000)) for t in times]
+    assert [orjson.loads(s.value) for s in destinations.landed("a")] == [
+        {"id": orjson.loads(value)["id"], "at": at, "rule": "r"} for value, at in zip(events, stamps, strict=True)]
+    assert stamps[0] == stamps[1] != stamps[2]
+    assert [s.value for s in destinations.landed("b")] == [b"0", b"1", b"2"]
+    assert [s.value for s in destinations.landed("c")] == events
 
 
 class Exploding(Exception):

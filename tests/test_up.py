@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, Producer
 
 from streams.embedded_kafka import free_ports, port_free
 from tests.support import ROOT
+from tests.test_api_support import client_for
 
 pytestmark = pytest.mark.kafka
 
@@ -137,3 +138,24 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_up_with_api_processes(tmp_path: Path, kafka_bootstrap: str) -> None:
+    """`--api-processes 2`: two `busbar api` processes share --api-port beside the worker, serve the
+    API there, and stop with `busbar up`."""
+    (api_port,) = free_ports(1)
+    up = Up(tmp_path, "--kafka", kafka_bootstrap, "--api-processes", "2", "--api-port", str(api_port))
+    up.wait_for("busbar is up")
+    assert f"API processes: http://127.0.0.1:{api_port}    (2 sharing the port" in up.output()
+    pids = set()
+    deadline = time.monotonic() + 20
+    while len(pids) < 2 and time.monotonic() < deadline:  # each request a new connection: either process
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=3) as resp:
+            pids.add(json.loads(resp.read())["pid"])
+    assert len(pids) == 2
+    events = client_for(f"http://127.0.0.1:{api_port}")
+    assert "default" in {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
+    assert up.terminate() < 10
+    assert up.proc.returncode == 0, up.output()
+    assert processes_mentioning(f"BUSBAR_PORT={api_port}") == []
+    assert port_free(api_port) and port_free(up.port)

@@ -1,12 +1,13 @@
 //! One pass over a raw bus record: parse it, check the envelope, and collect the leaf values
 //! at the paths some rule uses.
 //!
-//! It decides only records it can decide exactly as the Python side would: a plainly valid
-//! envelope (streams/envelope.py `_plainly_valid`) parsed the way orjson parses it. Anything
-//! else (not JSON, a field of the wrong type, a duplicated key at a used path, where orjson
-//! would keep the last, a key with a dot that may name a used path, or an event where the
-//! array rule may apply) is left to Python,
-//! which matches it or dead-letters it with the reason. Every value is parsed in full, also
+//! It decides records exactly as the Python side would: a plainly valid envelope
+//! (streams/envelope.py `_plainly_valid`) parsed the way orjson parses it, read the way
+//! streams/patterns/flatten.py reads events. So a key given twice in one object counts with its
+//! last value only (orjson keeps the last), a key with dots is also the path of its parts, and
+//! each leaf carries the array elements it sits in (flatten.py `collect_with_context`), for the
+//! array rule. Anything that is no plainly valid envelope (not JSON, a field of the wrong type)
+//! is left to Python, which dead-letters it with the reason. Every value is parsed in full, also
 //! where no rule looks, so a number or string that orjson refuses is refused here too.
 
 use std::borrow::Cow;
@@ -14,7 +15,7 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::pred::{key_f64, key_i64, key_u64, Leaf, Lit};
+use crate::pred::{leaf_f64, leaf_i64, leaf_u64, Leaf, Lit};
 use crate::time::valid_time;
 
 /// The used paths as a trie (flatten.py's TrieNode): the walk visits only these keys.
@@ -64,32 +65,126 @@ impl PathTrie {
         }
         PathTrie { nodes }
     }
+
+    /// Where a key holding dots leads from `node` (flatten.py `_dotted`): every part must be a step.
+    fn dotted(&self, node: u32, key: &str) -> Option<u32> {
+        key.split('.').try_fold(node, |at, part| self.nodes[at as usize].children.get(part).copied())
+    }
 }
 
-/// Fills `values` (one list per slot) and returns the envelope's `id`, or None: undecided.
+/// A leaf value with the array elements it sits in (a context number, see Event::contexts).
+pub struct Value<'de> {
+    pub leaf: Leaf<'de>,
+    pub ctx: u32,
+}
+
+/// Marks a value of a key given again later in its object: the later value is the one that counts.
+const DEAD: u32 = u32::MAX;
+/// A log entry for a raised array-rule flag rather than a value.
+const FLAG: u32 = u32::MAX;
+
+/// What one record holds at the used paths.
+pub struct Event<'de> {
+    pub id: Option<Cow<'de, str>>,
+    /// Leaf values per slot.
+    pub values: Vec<Vec<Value<'de>>>,
+    /// Whether the array rule may matter (flatten.py `collect`'s flag): objects inside an array
+    /// below which rules use several paths, or any path when `strict`.
+    pub arrays_matter: bool,
+}
+
+/// Buffers kept from record to record, so reading one allocates only its values.
+#[derive(Default)]
+pub struct Scratch {
+    /// Contexts as (parent context, array number, element index); context 0 is outside any array.
+    /// A context is the chain of array elements from the root to a value (flatten.py `Context`).
+    pub contexts: Vec<(u32, u32, u32)>,
+    /// Every value pushed and flag raised, in order, as (slot, position) or (FLAG, flag number):
+    /// what one key's value brought in is a run of it, undone when the key comes again.
+    log: Vec<(u32, u32)>,
+    flags: Vec<bool>,
+}
+
+/// Reads a record; None when it is no plainly valid envelope (Python decides it).
 /// Every string is parsed (see Skip), and serde_json checks the UTF-8 of each string it
 /// parses, so the whole record is checked as orjson checks it, in the same pass.
-pub fn read<'de>(raw: &'de [u8], trie: &PathTrie, strict: bool, values: &mut [Vec<Leaf<'de>>]) -> Option<Option<Cow<'de, str>>> {
+pub fn read<'de>(raw: &'de [u8], trie: &PathTrie, strict: bool, slots: usize, scratch: &mut Scratch) -> Option<Event<'de>> {
+    scratch.contexts.clear();
+    scratch.contexts.push((0, 0, 0));
+    scratch.log.clear();
+    scratch.flags.clear();
     let mut de = serde_json::Deserializer::from_slice(raw);
-    let mut ctx = Ctx { trie, strict, values };
+    let mut ctx = Ctx {
+        trie,
+        strict,
+        values: (0..slots).map(|_| Vec::new()).collect(),
+        scratch,
+        arrays: 0,
+        dead: false,
+        keys: Vec::with_capacity(16),
+    };
     let id = (&mut de).deserialize_map(Top { ctx: &mut ctx }).ok()?;
     de.end().ok()?;
-    Some(id)
+    if ctx.dead {
+        for values in &mut ctx.values {
+            values.retain(|v| v.ctx != DEAD);
+        }
+    }
+    let arrays_matter = ctx.scratch.flags.iter().any(|&raised| raised);
+    Some(Event { id, values: ctx.values, arrays_matter })
 }
 
-struct Ctx<'c, 't, 'de> {
+struct Ctx<'t, 'de> {
     trie: &'t PathTrie,
     /// Some branch names a path twice, so the array rule applies even below one used path.
     strict: bool,
-    values: &'c mut [Vec<Leaf<'de>>],
+    values: Vec<Vec<Value<'de>>>,
+    scratch: &'t mut Scratch,
+    arrays: u32,
+    dead: bool,
+    /// The keys of the objects being read that reached a used path, with their runs of the log:
+    /// each object owns the entries from where it started.
+    keys: Vec<(Cow<'de, str>, usize, usize)>,
 }
 
-impl<'de> Ctx<'_, '_, 'de> {
-    fn push(&mut self, node: u32, leaf: impl FnOnce() -> Leaf<'de>) {
+impl<'de> Ctx<'_, 'de> {
+    fn push(&mut self, node: u32, ctx: u32, leaf: impl FnOnce() -> Leaf<'de>) {
         if node != NONE {
             if let Some(slot) = self.trie.nodes[node as usize].slot {
-                self.values[slot as usize].push(leaf());
+                let values = &mut self.values[slot as usize];
+                self.scratch.log.push((slot, values.len() as u32));
+                values.push(Value { leaf: leaf(), ctx });
             }
+        }
+    }
+
+    fn flag(&mut self) {
+        self.scratch.log.push((FLAG, self.scratch.flags.len() as u32));
+        self.scratch.flags.push(true);
+    }
+
+    /// Undoes what a key's earlier value brought in.
+    fn forget(&mut self, from: usize, to: usize) {
+        for &(slot, at) in &self.scratch.log[from..to] {
+            if slot == FLAG {
+                self.scratch.flags[at as usize] = false;
+            } else {
+                self.values[slot as usize][at as usize].ctx = DEAD;
+                self.dead = true;
+            }
+        }
+    }
+
+    /// The key of the object whose keys start at `base` is read from here to the log's end:
+    /// when the object had it before, the earlier value no longer counts.
+    fn keep_last(&mut self, base: usize, key: Cow<'de, str>, start: usize) {
+        let end = self.scratch.log.len();
+        if let Some(i) = self.keys[base..].iter().position(|(k, _, _)| *k == key) {
+            let (_, from, to) = self.keys[base + i];
+            self.forget(from, to);
+            self.keys[base + i] = (key, start, end);
+        } else {
+            self.keys.push((key, start, end));
         }
     }
 }
@@ -137,12 +232,12 @@ fn undecided<E: de::Error>() -> E {
     E::custom("undecided")
 }
 
-/// The envelope object itself.
-struct Top<'a, 'c, 't, 'de> {
-    ctx: &'a mut Ctx<'c, 't, 'de>,
+/// The envelope object itself. A field given twice counts with its last value, as in orjson's dict.
+struct Top<'a, 't, 'de> {
+    ctx: &'a mut Ctx<'t, 'de>,
 }
 
-impl<'de> Visitor<'de> for Top<'_, '_, '_, 'de> {
+impl<'de> Visitor<'de> for Top<'_, '_, 'de> {
     type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -150,19 +245,18 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let trie = self.ctx.trie;
-        let root = &trie.nodes[0];
-        let mut present = 0u16;
+        let ctx = self.ctx;
+        let root = &ctx.trie.nodes[0];
+        let (mut present, mut valid) = (0u16, 0u16);
         let mut id = None;
         while let Some(key) = map.next_key_seed(Key)? {
             let field = field_number(&key).ok_or_else(undecided)?;
-            if present & 1 << field != 0 {
-                return Err(undecided());
-            }
             present |= 1 << field;
             let node = root.children.get(&*key).copied().unwrap_or(NONE);
-            let seen = map.next_value_seed(At { ctx: &mut *self.ctx, node, in_array: false })?;
-            let valid = match (field, seen) {
+            let start = ctx.scratch.log.len();
+            let seen = map.next_value_seed(At { ctx: &mut *ctx, node, here: 0, element: None })?;
+            ctx.keep_last(0, key, start);
+            let ok = match (field, seen) {
                 (SOURCE | DETAIL_TYPE, Seen::Str(s)) => !s.is_empty(),
                 (TIME, Seen::Str(s)) => valid_time(&s),
                 (ID, Seen::Str(s)) => {
@@ -175,11 +269,9 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_, 'de> {
                 (_, Seen::Str(_)) => true,
                 _ => false,
             };
-            if !valid {
-                return Err(undecided());
-            }
+            valid = if ok { valid | 1 << field } else { valid & !(1 << field) };
         }
-        if present & REQUIRED != REQUIRED {
+        if present & REQUIRED != REQUIRED || valid != present {
             return Err(undecided());
         }
         Ok(id)
@@ -213,14 +305,16 @@ impl<'de> Visitor<'de> for Key {
     }
 }
 
-/// A value at a used-path trie node (or NONE): leaves at used paths are collected.
-struct At<'a, 'c, 't, 'de> {
-    ctx: &'a mut Ctx<'c, 't, 'de>,
+/// A value at a used-path trie node (or NONE): leaves at used paths are collected, in context
+/// `here`; `element` is (array number, index) when the value is an element of an array.
+struct At<'a, 't, 'de> {
+    ctx: &'a mut Ctx<'t, 'de>,
     node: u32,
-    in_array: bool,
+    here: u32,
+    element: Option<(u32, u32)>,
 }
 
-impl<'de> DeserializeSeed<'de> for At<'_, '_, '_, 'de> {
+impl<'de> DeserializeSeed<'de> for At<'_, '_, 'de> {
     type Value = Seen<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -228,19 +322,32 @@ impl<'de> DeserializeSeed<'de> for At<'_, '_, '_, 'de> {
     }
 }
 
-impl<'de> At<'_, '_, '_, 'de> {
+impl<'de> At<'_, '_, 'de> {
     fn string(self, text: Cow<'de, str>) -> Seen<'de> {
-        self.ctx.push(self.node, || Leaf::Str(text.clone()));
+        self.ctx.push(self.node, self.here, || Leaf::Str(text.clone()));
         Seen::Str(text)
     }
 
     fn scalar(self, leaf: Leaf<'de>) -> Seen<'de> {
-        self.ctx.push(self.node, || leaf);
+        self.ctx.push(self.node, self.here, || leaf);
         Seen::Scalar
+    }
+
+    /// The context of this value's own contents: an array element that is an object or an
+    /// array opens one (flatten.py `_visit_context`); scalars stay in their array's.
+    fn inner(&mut self) -> u32 {
+        match self.element {
+            Some((array, index)) if self.node != NONE => {
+                let contexts = &mut self.ctx.scratch.contexts;
+                contexts.push((self.here, array, index));
+                (contexts.len() - 1) as u32
+            }
+            _ => self.here,
+        }
     }
 }
 
-impl<'de> Visitor<'de> for At<'_, '_, '_, 'de> {
+impl<'de> Visitor<'de> for At<'_, '_, 'de> {
     type Value = Seen<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -260,15 +367,15 @@ impl<'de> Visitor<'de> for At<'_, '_, '_, 'de> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(self.scalar(Leaf::Num(key_i64(v))))
+        Ok(self.scalar(leaf_i64(v)))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(self.scalar(Leaf::Num(key_u64(v))))
+        Ok(self.scalar(leaf_u64(v)))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(self.scalar(Leaf::Num(key_f64(v))))
+        Ok(self.scalar(leaf_f64(v)))
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -279,47 +386,52 @@ impl<'de> Visitor<'de> for At<'_, '_, '_, 'de> {
         Ok(self.scalar(Leaf::Lit(Lit::Null)))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let here = self.inner();
         let (ctx, node) = (self.ctx, self.node);
+        let array = ctx.arrays;
+        ctx.arrays += 1;
         let mut strings = true;
-        while let Some(seen) = seq.next_element_seed(At { ctx: &mut *ctx, node, in_array: true })? {
+        let mut index = 0;
+        while let Some(seen) = seq.next_element_seed(At { ctx: &mut *ctx, node, here, element: Some((array, index)) })? {
             strings &= matches!(seen, Seen::Str(_));
+            index += 1;
         }
         Ok(Seen::Seq(strings))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (ctx, node) = (self.ctx, self.node);
-        let trie = ctx.trie;
-        let used = (node != NONE).then(|| &trie.nodes[node as usize]).filter(|n| !n.children.is_empty());
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let trie = self.ctx.trie;
+        let used = (self.node != NONE).then(|| &trie.nodes[self.node as usize]).filter(|n| !n.children.is_empty());
         let Some(used) = used else {
             while map.next_entry::<Skip, Skip>()?.is_some() {}
             return Ok(Seen::Map);
         };
-        // collect()'s test for when the array rule may matter (flatten.py `_visit`).
-        if self.in_array && (used.multi || ctx.strict) {
-            return Err(undecided());
+        let here = self.inner();
+        let (ctx, node) = (self.ctx, self.node);
+        if self.element.is_some() && (used.multi || ctx.strict) {
+            ctx.flag();
         }
-        let mut seen: Vec<u32> = Vec::new();
+        let base = ctx.keys.len();
         while let Some(key) = map.next_key_seed(Key)? {
-            match used.children.get(&*key) {
-                Some(&child) => {
-                    if seen.contains(&child) {
-                        return Err(undecided());
-                    }
-                    seen.push(child);
-                    map.next_value_seed(At { ctx: &mut *ctx, node: child, in_array: false })?;
-                }
-                // EventBridge joins field names with dots, so the key "a.b" is also the path a
-                // then b; Python walks such keys (flatten.py), this side leaves them to it.
-                None if key.split_once('.').is_some_and(|(first, _)| used.children.contains_key(first)) => {
-                    return Err(undecided());
+            let child = match used.children.get(&*key) {
+                Some(&child) => Some(child),
+                // EventBridge joins field names with dots, so the key "a.b" is also the path a, b.
+                None if key.contains('.') => trie.dotted(node, &key),
+                None => None,
+            };
+            match child {
+                Some(child) => {
+                    let start = ctx.scratch.log.len();
+                    map.next_value_seed(At { ctx: &mut *ctx, node: child, here, element: None })?;
+                    ctx.keep_last(base, key, start);
                 }
                 None => {
                     map.next_value::<Skip>()?;
                 }
             }
         }
+        ctx.keys.truncate(base);
         Ok(Seen::Map)
     }
 }

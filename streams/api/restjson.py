@@ -22,7 +22,7 @@ from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel
 
 from streams.api.errors import ApiError, SerializationException, ValidationException
-from streams.api.validation import _check  # the events API's model walker serves any botocore shape
+from streams.api.validation import check_shape
 
 SERVICE = "scheduler"
 CONTENT_TYPE = "application/json"
@@ -62,11 +62,7 @@ def decode_request(operation: str, path_members: Mapping[str, str], query: Mappi
             params[name] = path_members[wire_name]
         elif location == "querystring" and wire_name in query:
             params[name] = _query_value(member.type_name, wire_name, query[wire_name])
-    errors: list[str] = []
-    _check(shape, params, "", errors)
-    if errors:
-        count = len(errors)
-        raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors))
+    check_shape(shape, params)
     return params
 
 

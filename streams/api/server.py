@@ -1,10 +1,11 @@
-"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server
-(and, through streams.api.scheduler, EventBridge Scheduler's rest-json routes).
+"""The EventBridge API's HTTP entry: AWS JSON 1.1 on `POST /` of the worker's web server or of an
+API process (streams.api_process), and, through streams.api.scheduler, EventBridge Scheduler's
+rest-json routes.
 
 botocore sends every operation as `POST /` with `X-Amz-Target: AWSEvents.<Operation>` and a
 JSON body, and reads errors from `__type`/`message`; speaking exactly that lets boto3 (and
-the AWS CLI, Terraform, CDK) use busbar with nothing but an endpoint URL. The route is added
-to the Faust app's own aiohttp application, beside /health and /metrics.
+the AWS CLI, Terraform, CDK) use busbar with nothing but an endpoint URL. The routes go on an
+aiohttp router: the Faust app's own (beside /health and /metrics) or an API process's.
 
 Every failure becomes an AWS-shaped error: an unexpected one is logged with its traceback and
 answered as InternalException (500, which SDKs retry), never as an HTML 500 page.
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import uuid
 from typing import Any
 
 import faust
@@ -38,6 +38,7 @@ from streams.api.operations.common import Context
 from streams.api.operations.events import KafkaEventSink
 from streams.api.scheduler import SchedulerApi
 from streams.config_service import ConfigService
+from streams.event_ids import new_id
 from streams.settings import Settings
 from streams.subsystem import Subsystem
 from streams.topics import TopicNames
@@ -69,7 +70,7 @@ class ApiServer(Subsystem):
         await asyncio.get_running_loop().run_in_executor(None, self.sink.stop)
 
     async def handle(self, request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_id()
         operation = request.headers.get("X-Amz-Target", "?")
         try:
             body = await self.read_body(request)
@@ -105,6 +106,8 @@ class ApiServer(Subsystem):
     async def ready_or_refuse(self) -> None:
         """Requests may arrive before the config is loaded; answering them from an empty model
         would report existing buses and rules as missing."""
+        if self.is_ready:  # the common case, without wait_ready's task and timer per request
+            return
         try:
             await self.wait_ready(READY_TIMEOUT_S)
         except TimeoutError:
@@ -142,15 +145,27 @@ def _error_response(exc: ApiError, request_id: str) -> web.Response:
     return web.Response(body=body, status=status, headers=headers)
 
 
-def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: ConfigService) -> ApiServer:
-    """Serve the API on the app's web server. It requires the config service, and requests
-    wait until it has started, so the first request already sees the whole configuration."""
+def build(settings: Settings, topics: TopicNames, config: ConfigService) -> ApiServer:
+    """The API with its PutEvents producer and credentials; it requires the config service, and
+    requests wait until that has started, so the first request already sees the whole configuration."""
     try:
         credentials = load_credentials(os.environ)
     except ValueError as exc:
-        raise SystemExit(f"busbar worker: {exc}") from None
+        raise SystemExit(f"busbar: {exc}") from None
     sink = KafkaEventSink(settings.kafka_bootstrap, settings.write_timeout_s)
-    server = ApiServer(Context(settings, topics, config.store, sink), credentials, sink, requires=(config,))
-    app.web.web_app.router.add_post("/", server.handle)
-    SchedulerApi(server).add_routes(app.web.web_app.router)  # EventBridge Scheduler's rest-json routes
+    return ApiServer(Context(settings, topics, config.store, sink), credentials, sink, requires=(config,))
+
+
+def add_routes(router: web.UrlDispatcher, server: ApiServer) -> None:
+    """The events API on `POST /` and EventBridge Scheduler's rest-json routes beside it."""
+    router.add_post("/", server.handle)
+    SchedulerApi(server).add_routes(router)
+
+
+def install(app: faust.App, *, settings: Settings, topics: TopicNames, config: ConfigService) -> ApiServer:
+    """The worker's API, served on the app's web server unless BUSBAR_WORKER_API=0 (API processes,
+    `busbar api`, serve it instead); the server exists either way: connectors write with its producer."""
+    server = build(settings, topics, config)
+    if settings.worker_api:
+        add_routes(app.web.web_app.router, server)
     return server

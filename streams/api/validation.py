@@ -55,19 +55,49 @@ def validate(operation: str, params: Any) -> dict[str, Any]:
     shape = operation_model(operation).input_shape
     if not isinstance(params, dict):
         raise SerializationException(f"the request body must be a JSON object, got {_json_type(params)}")
-    errors: list[str] = []
     if shape is not None:
-        _check(shape, params, "", errors)
-    if errors:
-        count = len(errors)
-        raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors))
+        check_shape(shape, params)
     return params
 
 
+def check_shape(shape: Shape, params: dict[str, Any]) -> None:
+    """Any botocore input shape (Scheduler's rest-json ones too) checked as AWS checks it."""
+    errors: list[str] = []
+    _check(shape, params, "", errors)
+    if errors:
+        count = len(errors)
+        raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors))
+
+
 def _member_path(parent: str, name: str) -> str:
-    """AWS names members in lowerCamelCase and list items as '<list>.<n>.member'."""
-    name = name[:1].lower() + name[1:]
+    """AWS names members in lowerCamelCase (see _members) and list items as '<list>.<n>.member'."""
     return f"{parent}.{name}" if parent else name
+
+
+# What a shape's checks read, taken from botocore's model once per shape: every request walks
+# the same few shapes, and reading their metadata afresh was most of PutEvents' validation time.
+
+@cache
+def _members(shape: Shape) -> tuple[tuple[str, str, Shape], ...]:
+    """(name, name as AWS writes it in paths: lowerCamelCase, shape) of each member."""
+    return tuple((name, name[:1].lower() + name[1:], member) for name, member in shape.members.items())
+
+
+@cache
+def _required(shape: Shape) -> tuple[tuple[str, str], ...]:
+    return tuple((name, name[:1].lower() + name[1:]) for name in shape.required_members)
+
+
+@cache
+def _limits(shape: Shape) -> tuple[Any, Any]:
+    return shape.metadata.get("min"), shape.metadata.get("max")
+
+
+@cache
+def _string_rules(shape: Shape) -> tuple[list[str] | None, str | None, re.Pattern[str] | None]:
+    """(enum, pattern, the pattern compiled or None where Python cannot compile it)."""
+    regex = shape.metadata.get("pattern")
+    return shape.metadata.get("enum"), regex, _pattern(regex) if regex else None
 
 
 def _shown(shape: Shape, value: Any) -> str:
@@ -100,12 +130,12 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
 
 def _check_structure(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     _expect(isinstance(value, dict), "an object", value, path)
-    for name in shape.required_members:
+    for name, camel in _required(shape):
         if name not in value:
-            _null(errors, _member_path(path, name))
-    for name, member in shape.members.items():
+            _null(errors, _member_path(path, camel))
+    for name, camel, member in _members(shape):
         if name in value:
-            _check(member, value[name], _member_path(path, name), errors)
+            _check(member, value[name], _member_path(path, camel), errors)
 
 
 def _check_list(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
@@ -126,11 +156,9 @@ def _check_map(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
 def _check_string(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     _expect(isinstance(value, str), "a string", value, path)
     _check_length(shape, value, path, errors)
-    enum = shape.metadata.get("enum")
+    enum, regex, compiled = _string_rules(shape)
     if enum and value not in enum:
         _fail(errors, shape, value, path, f"satisfy enum value set: [{', '.join(enum)}]")
-    regex = shape.metadata.get("pattern")
-    compiled = _pattern(regex) if regex else None
     if compiled is not None and compiled.fullmatch(value) is None:
         _fail(errors, shape, value, path, f"satisfy regular expression pattern: {regex}")
 
@@ -155,7 +183,7 @@ def _check_timestamp(shape: Shape, value: Any, path: str, errors: list[str]) -> 
 
 
 def _check_length(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    low, high = _limits(shape)
     if low is not None and len(value) < low:
         _fail(errors, shape, value, path, f"have length greater than or equal to {low}")
     if high is not None and len(value) > high:
@@ -163,7 +191,7 @@ def _check_length(shape: Shape, value: Any, path: str, errors: list[str]) -> Non
 
 
 def _check_range(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    low, high = _limits(shape)
     if low is not None and value < low:
         _fail(errors, shape, value, path, f"have value greater than or equal to {low}")
     if high is not None and value > high:

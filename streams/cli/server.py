@@ -1,4 +1,4 @@
-"""Commands that run busbar itself: `up`, `worker`, `fetch-kafka`."""
+"""Commands that run busbar itself: `up`, `worker`, `api`, `fetch-kafka`."""
 
 from __future__ import annotations
 
@@ -46,13 +46,18 @@ def apply_flags(values: dict[str, Any]) -> Settings:
 
 @click.command()
 @server_options
-def up(**values: Any) -> None:
+@click.option("--api-processes", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also run this many API processes (`busbar api`) sharing --api-port: PutEvents ingest "
+                   "then scales with cores.")
+@click.option("--api-port", type=int, default=None, help="Port of the API processes [default: --port + 1].")
+def up(api_processes: int, api_port: int | None, **values: Any) -> None:
     """Run busbar in the foreground: the embedded Kafka broker (unless --kafka), topics, one worker."""
-    from streams.up import UpError, run_up
+    from streams.up import ApiProcesses, UpError, run_up
 
     settings = apply_flags(values)
+    api = ApiProcesses(api_processes, api_port or settings.port + 1) if api_processes else None
     try:
-        sys.exit(run_up(settings))
+        sys.exit(run_up(settings, api))
     except UpError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -79,6 +84,25 @@ def worker(**values: Any) -> None:
     runner.execute_from_commandline()
 
 
+@click.command()
+@server_options
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="API processes to run, all on --port (SO_REUSEPORT: the kernel spreads connections).")
+def api(processes: int, **values: Any) -> None:
+    """Run the EventBridge API alone (no routing), beside workers: ingest scales with processes."""
+    settings = apply_flags(values)
+    if settings.embedded:
+        raise click.ClickException("busbar api needs --kafka or BUSBAR_KAFKA_BOOTSTRAP (`busbar up` starts a broker)")
+    import logging
+
+    from streams.api_process import run
+    from streams.topics import ensure_internal_topics
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ensure_internal_topics(settings)
+    sys.exit(run(settings, processes))
+
+
 @click.command("fetch-kafka")
 @click.option("--lib-dir", type=click.Path(path_type=Path), default=None, help="Where to put the jars.")
 def fetch_kafka(lib_dir: Path | None) -> None:
@@ -91,4 +115,4 @@ def fetch_kafka(lib_dir: Path | None) -> None:
     click.echo(f"Kafka jars ready in {target}")
 
 
-COMMANDS = [up, worker, fetch_kafka]
+COMMANDS = [up, worker, api, fetch_kafka]

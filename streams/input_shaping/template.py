@@ -61,16 +61,16 @@ _FIELD = "InputTransformer.InputTemplate"
 class CompiledTemplate:
     """The parts of one template and the paths it needs; :meth:`render` runs per event."""
 
-    __slots__ = ("_parts", "_paths")
+    __slots__ = ("_parts", "_finds")
 
     def __init__(self, parts: tuple[tuple[int, Any], ...], paths: tuple[tuple[str, CompiledPath], ...]) -> None:
         self._parts = parts
-        self._paths = paths
+        self._finds = tuple((name, path.find) for name, path in paths)
 
     def render(self, event: dict[str, Any], raw: bytes, *, rule_arn: str, rule_name: str, ingestion_time: str) -> bytes:
         values: dict[str, Any] = {RULE_ARN: rule_arn, RULE_NAME: rule_name, INGESTION_TIME: ingestion_time}
-        for name, path in self._paths:
-            values[name] = path.find(event)
+        for name, find in self._finds:
+            values[name] = find(event)
         out: list[bytes] = []
         append = out.append
         for kind, payload in self._parts:

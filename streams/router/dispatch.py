@@ -4,7 +4,8 @@ This is the hot path, so it does per event only what depends on the event: one n
 that checks the envelope and matches it against the bus's rules straight from the record's
 bytes (router/native.py), and one `Target.send` per matched target. The event is decoded
 into Python only when that call leaves the record to Python (then the pattern engine
-matches it, or it is dead-lettered as invalid) or when a matched target shapes its input.
+matches it, or it is dead-lettered as invalid), when it names a few rules it could not decide
+(then only those are matched in Python, on this event), or when a matched target shapes its input.
 Counting is per batch (plain dicts here, Prometheus once per batch). Records of a bus's replay
 topic go only to the rules their replay chose (router/replays.py); which topic a run of records
 comes from is looked up once per run, so live events pay nothing for that.
@@ -93,11 +94,19 @@ class Dispatcher:
                     decided = route(raw) if route is not None else None
                     event: Event | None = None
                     if decided is not None:  # a plainly valid envelope, matched natively
-                        event_id, matched = decided
+                        event_id, matched, unsure = decided
+                        if unsure is not None:  # the few rules left to Python, checked on this event alone
+                            event = self._decode(batch, bus, msg, raw)
+                            if event is None:
+                                continue
+                            checked = self._match(batch, rules, bus, msg, event, unsure)  # type: ignore[arg-type]
+                            if checked is None:
+                                continue
+                            matched = (*matched, *checked)
                         if not matched:
                             continue
                         key = event_id if event_id is not None else msg.key()
-                        if rules.reading and not rules.reading.isdisjoint(matched):  # type: ignore[union-attr]
+                        if event is None and rules.reading and not rules.reading.isdisjoint(matched):  # type: ignore[union-attr]
                             event = self._decode(batch, bus, msg, raw)
                             if event is None:
                                 continue
@@ -160,15 +169,20 @@ class Dispatcher:
                                      f"invalid envelope: {exc}")
             return None
 
-    def _match(self, batch: Batch, rules: BusRules, bus: str, msg: Message, event: Event) -> Collection[Rule]:
-        """The Python engine's answer, for records the native matcher left to it."""
+    def _match(self, batch: Batch, rules: BusRules, bus: str, msg: Message, event: Event,
+               among: Collection[Rule] | None = None) -> Collection[Rule] | None:
+        """The Python engine's answer, for what the native matcher left to it: the whole record, or
+        only the rules `among` (then the other rules' native answer stands). None once the record
+        is dead-lettered because matching failed, so it is not routed at all."""
         try:
-            return rules.ruleset.matching(event)  # type: ignore[return-value]
+            if among is None:
+                return rules.ruleset.matching(event)  # type: ignore[return-value]
+            return rules.ruleset.matching_among(event, among)  # type: ignore[return-value]
         except Exception as exc:  # an event the matcher chokes on is dead-lettered, not the partition
             log.exception("bus %s: matching failed on a record", bus)
             self._outbox.dead_letter(batch, bus, REASON_MATCH_FAILED, msg.value() or b"", msg.key(),
                                      msg.headers() or [], f"matching failed: {exc!r}")
-            return ()
+            return None
 
     def _unroutable(self, batch: Batch, msg: Message, exc: Exception) -> None:
         if msg.topic() == self._scheduled_topic:  # keyed <bus>/<rule>: the DLQ is that bus's

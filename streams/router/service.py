@@ -15,7 +15,6 @@ or one idle poll (POLL_S), well inside a second.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import queue
 import threading
@@ -29,6 +28,7 @@ from streams.arns import archive_arn, kafka_topic_arn, rule_arn
 from streams.config_service import ConfigService
 from streams.config_store import ConfigStore
 from streams.groups import group_config
+from streams.heap import settle_garbage_collector
 from streams.kafka_clusters import parse_clusters
 from streams.loop_thread import LoopThreadSubsystem
 from streams.metrics import CONSUMER_LAG
@@ -79,23 +79,6 @@ CONSUMER_CONFIG: dict[str, Any] = {
 def consumer_config(settings: Settings) -> dict[str, Any]:
     """The router's consumer settings; ValueError naming a group protocol busbar does not know."""
     return {**group_config(settings, f"{settings.app_id}-router"), **CONSUMER_CONFIG}
-
-
-# Young-generation size for the collector once routing starts: each event allocates a dozen
-# containers, so with Python's default (700) the collector ran ~60 times a second and a full
-# collection every ~2 s walked the whole rule index: 5-6 % of the router's time and pauses of
-# 40-100 ms (measured with gc.callbacks at ~17,000 events/s, 1,000 rules).
-GC_THRESHOLDS = (10_000, 20, 20)
-
-
-def settle_garbage_collector() -> None:
-    """Move what exists once the configuration is loaded (compiled rules, the app) out of the
-    collector's way, and collect the young generation less often. Frozen objects are never
-    collected, so a rule replaced later keeps its first version in memory if that version
-    has reference cycles: a one-time cost bounded by the configuration at start."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class RouterService(LoopThreadSubsystem):

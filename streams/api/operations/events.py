@@ -110,7 +110,8 @@ class KafkaEventSink:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.ident is not None:  # a worker that failed to start stops what it had not started
+            self._thread.join(5)
         self._producer.flush(5)
 
     def _poll(self) -> None:
@@ -150,10 +151,18 @@ class KafkaEventSink:
                            else KafkaError(KafkaError._INVALID_ARG))
                     break
         if pending.missing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(pending.future), self.timeout_s + REPORT_GRACE_S)
+            # A timer rather than asyncio.wait_for, which costs a waiter future and callbacks per call.
+            give_up_waiting = loop.call_later(self.timeout_s + REPORT_GRACE_S, _stop_waiting, pending.future)
+            await pending.future
+            give_up_waiting.cancel()
         return [TimeoutError("no delivery report") if pending.missing and outcome is None else outcome
                 for outcome in pending.outcomes]
+
+
+def _stop_waiting(future: asyncio.Future[None]) -> None:
+    """The request stops waiting; the records still missing are reported as timed out."""
+    if not future.done():
+        future.set_result(None)
 
 
 def _resolve(completed: list[_Pending]) -> None:

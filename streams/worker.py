@@ -62,6 +62,12 @@ def create_app(settings: Settings) -> faust.App:
         # kept its web URL, and crashed the worker when the port had changed.)
         broker_session_timeout=FAUST_SESSION_TIMEOUT_S,
         broker_heartbeat_interval=FAUST_HEARTBEAT_S,
+        # Faust waits, before a rebalance completes, for every event its agents have taken to be
+        # acknowledged; a function's invocation may run for minutes, and while it did the whole
+        # group stalled (members timed out, a worker crashed in recovery). Not waiting is safe:
+        # an event acknowledged too late is not committed and is handled again by its partition's
+        # new owner (at least once), and the correlation windows count an event id once.
+        stream_wait_empty=False,
     )
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)

@@ -83,3 +83,20 @@ def test_kafka_target_dead_letters_go_back_to_their_topic(delivery_worker: Worke
     (record,) = read_all(delivery_worker.bootstrap, target)
     assert json.loads(record.value()) == {"n": 2}
     assert dict(record.headers())["busbar-redriven"] == b"1"
+
+
+def test_a_queue_is_named_as_its_dead_letter_config_names_it(delivery_worker: WorkerProcess) -> None:
+    queue = unique("dlq")
+    create_topics(delivery_worker.bootstrap, f"sqs.{queue}")
+    producer = Producer({"bootstrap.servers": delivery_worker.bootstrap})
+    producer.produce(f"sqs.{queue}", b'{"n": 1}', headers=[("busbar-rule", b"r1"), ("busbar-error", b"500")])
+    assert producer.flush(10) == 0
+    for name in (queue, f"arn:aws:sqs:us-east-1:000000000000:{queue}", f"sqs.{queue}"):
+        listed, summary = run(delivery_worker, "list", name)
+        assert "rule r1" in listed and "500" in listed, name
+        assert f"1 dead letter(s) in sqs.{queue}" in summary, name
+    options = ["--kafka", delivery_worker.bootstrap, "--topic-prefix", delivery_worker.prefix]
+    missing = CliRunner().invoke(cli, ["dlq", "list", unique("none"), *options])
+    assert missing.exit_code != 0 and "no dead-letter queue named" in missing.output
+    refused = CliRunner().invoke(cli, ["dlq", "list", "arn:aws:lambda:us-east-1:000000000000:function:f", *options])
+    assert refused.exit_code != 0 and "names a function" in refused.output

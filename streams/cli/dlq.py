@@ -112,19 +112,33 @@ def _instant(value: str | None, option: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _queue_topic(bootstrap: str, prefix: str, bus_or_topic: str) -> str:
-    """A bus's DLQ when one exists under that name, else the topic itself (a target's own queue)."""
+def _queue_topic(bootstrap: str, prefix: str, name: str) -> str:
+    """The topic of a dead-letter queue as a user names it: a bus (its queue, <prefix>.dlq.BUS),
+    the queue's ARN as written in a DeadLetterConfig, the queue's name (`webhook-dlq` for
+    arn:aws:sqs:...:webhook-dlq, whose topic is sqs.webhook-dlq), or the topic itself."""
     from confluent_kafka.admin import AdminClient
 
+    from streams.arns import parse_target_arn
     from streams.topics import TopicNames
 
-    candidate = TopicNames(prefix).dlq(bus_or_topic)
+    if name.startswith("arn:"):
+        try:
+            ref = parse_target_arn(name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if ref.kind != "topic":
+            raise click.ClickException(f"'{name}' names a {ref.kind}, not a dead-letter queue")
+        return ref.name
     try:
         admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
         existing = admin.list_topics(timeout=10).topics
     except Exception as exc:
         raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {exc}") from None
-    return candidate if candidate in existing else bus_or_topic
+    for candidate in (TopicNames(prefix).dlq(name), name, f"sqs.{name}"):
+        if candidate in existing:
+            return candidate
+    raise click.ClickException(f"no dead-letter queue named '{name}': neither a bus's queue "
+                               f"({TopicNames(prefix).dlq(name)}) nor a topic {name} or sqs.{name} exists")
 
 
 def _chosen(bootstrap: str, topic: str, rule: str | None, since: str | None,
@@ -141,7 +155,7 @@ def _chosen(bootstrap: str, topic: str, rule: str | None, since: str | None,
 
 def kafka_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed([
-        click.argument("bus_or_topic", metavar="BUS|TOPIC"),
+        click.argument("bus_or_topic", metavar="BUS|QUEUE"),
         click.option("--rule", default=None, help="Only dead letters of this rule."),
         click.option("--since", default=None,
                      help="Only those dead-lettered at or after this ISO 8601 time."),
@@ -176,7 +190,8 @@ def dlq() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per dead letter (headers and value).")
 def dlq_list(bus_or_topic: str, rule: str | None, since: str | None, until: str | None, kafka: str | None,
              topic_prefix: str, as_json: bool) -> None:
-    """Show the dead letters of BUS (its queue, <prefix>.dlq.BUS) or of TOPIC (a target's own queue)."""
+    """Show the dead letters of BUS (its queue, <prefix>.dlq.BUS) or of QUEUE (a target's
+    DeadLetterConfig queue: its ARN, its name or its topic)."""
     bootstrap = _bootstrap(kafka)
     topic = _queue_topic(bootstrap, topic_prefix, bus_or_topic)
     count = 0
@@ -198,7 +213,7 @@ def dlq_list(bus_or_topic: str, rule: str | None, since: str | None, until: str 
               help="Dead letters sent back per second.")
 def dlq_redrive(bus_or_topic: str, rule: str | None, since: str | None, until: str | None, kafka: str | None,
                 topic_prefix: str, rate: float) -> None:
-    """Send the chosen dead letters of BUS or TOPIC back through their targets (all, or --rule and
+    """Send the chosen dead letters of BUS or QUEUE back through their targets (all, or --rule and
     --since/--until), at --rate per second, with progress on stderr."""
     from confluent_kafka import Producer
 

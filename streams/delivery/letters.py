@@ -10,6 +10,7 @@ are never part of a delivery, so none can reach a dead-letter queue.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -17,13 +18,31 @@ import orjson
 
 from streams.arns import LOCAL_CLUSTER, parse_target_arn
 from streams.jobs import Job
-from streams.topics import TopicNames
+from streams.settings import Settings
+from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
 
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
 DELIVERY_HEADER = "busbar-delivery"
 ERROR_MAX = 512
+
+
+class DeadLetterTopics:
+    """Creates a dead-letter topic (with dead-letter room) the first time a letter goes to it;
+    a blocking admin call, so it runs off the event loop, once per topic and process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._ensured: set[str] = set()
+
+    async def ensure(self, topic: str) -> None:
+        if topic not in self._ensured:
+            settings = self._settings
+            await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
+                settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
+                replication=settings.replication))
+            self._ensured.add(topic)
 
 
 def iso(ms: int) -> str:

@@ -32,7 +32,13 @@ from streams.delivery.function_deliverer import FunctionDeliverer
 from streams.delivery.http_deliverer import HttpDeliverer
 from streams.delivery.kafka_deliverer import KafkaDeliverer
 from streams.delivery.lane import Lane
-from streams.delivery.letters import ERROR_MAX, Headers, dead_letter_headers, dead_letter_topic
+from streams.delivery.letters import (
+    ERROR_MAX,
+    DeadLetterTopics,
+    Headers,
+    dead_letter_headers,
+    dead_letter_topic,
+)
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.retries import Outcome
 from streams.jobs import Job, now_ms
@@ -52,7 +58,7 @@ from streams.metrics import (
 from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
 from streams.subsystem import Subsystem
-from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
+from streams.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +103,7 @@ class DeliveryService(Subsystem):
         self.lanes: dict[str, Lane] = {}
         self.share = 1.0  # of every destination's rate limit this worker may use
         self._paused: set[TopicPartition] = set()
-        self._ensured: set[str] = set()  # dead-letter topics known to exist
+        self._dead_letter_topics = DeadLetterTopics(settings)
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -249,7 +255,7 @@ class DeliveryService(Subsystem):
             bus = str(orjson.loads(value).get("bus") or "default")
         except (ValueError, AttributeError):
             bus = "default"
-        await self._ensure_dead_letter_topic(self.topics.dlq(bus))
+        await self._dead_letter_topics.ensure(self.topics.dlq(bus))
         await self._produce(self.topics.dlq(bus), value, None, [("busbar-error", reason[:ERROR_MAX].encode())])
 
     async def _deliver(self, value: bytes, timestamp_ms: int) -> None:
@@ -354,16 +360,8 @@ class DeliveryService(Subsystem):
         DELIVERY_DEAD_LETTERS.labels(name).inc()
         headers = dead_letter_headers(job, reason, status)
         topic = dead_letter_topic(job, self.topics)
-        await self._ensure_dead_letter_topic(topic)
+        await self._dead_letter_topics.ensure(topic)
         await self._produce(topic, job.payload, job.key, headers)
-
-    async def _ensure_dead_letter_topic(self, topic: str) -> None:
-        if topic not in self._ensured:
-            settings = self.settings
-            await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
-                settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
-                replication=settings.replication))
-            self._ensured.add(topic)
 
     async def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Until Kafka takes it: the record's offset must not be committed before."""

@@ -10,23 +10,21 @@ to get it, with the headers HTTP deliveries' dead letters carry (rule, bus, targ
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
-from streams.delivery.letters import Headers, dead_letter_headers, dead_letter_topic
+from streams.delivery.letters import DeadLetterTopics, Headers, dead_letter_headers, dead_letter_topic
 from streams.jobs import Job
 from streams.settings import Settings
-from streams.topics import DEAD_LETTER_TOPIC_CONFIG, TopicNames, ensure_topics
+from streams.topics import TopicNames
 
 Send = Callable[[str, bytes, bytes | None, Headers], Awaitable[None]]
 
 
 class Retries:
     def __init__(self, settings: Settings, send: Send) -> None:
-        self._settings = settings
         self._topics = TopicNames(settings.topic_prefix)
         self._send = send
-        self._ensured: set[str] = set()
+        self._dead_letter_topics = DeadLetterTopics(settings)
 
     async def park_or_why_not(self, job: Job, error: str) -> str | None:
         """After a failed attempt (noted on the job): parked in the retry tier of its backoff, or,
@@ -39,10 +37,5 @@ class Retries:
 
     async def dead_letter(self, job: Job, reason: str) -> None:
         topic = dead_letter_topic(job, self._topics)
-        if topic not in self._ensured:
-            settings = self._settings
-            await asyncio.get_running_loop().run_in_executor(None, lambda: ensure_topics(
-                settings.kafka_bootstrap, {topic: DEAD_LETTER_TOPIC_CONFIG}, partitions=settings.partitions,
-                replication=settings.replication))
-            self._ensured.add(topic)
+        await self._dead_letter_topics.ensure(topic)
         await self._send(topic, job.payload, None, dead_letter_headers(job, reason, 0))

@@ -39,6 +39,7 @@ from streams.kafka_writes import bounded_producer, never_stored
 log = logging.getLogger(__name__)
 
 TIME_ENTRY_BYTES = 14  # what AWS counts for an entry's Time when sizing a request
+SIZED_MEMBERS = ("Source", "DetailType", "Detail")  # the strings that count, with Resources
 # envelope field -> the PutEvents member it came from, for per-entry messages
 ENTRY_MEMBERS = {"source": "Source", "detail-type": "DetailType", "detail": "Detail", "resources": "Resources",
                  "time": "Time"}
@@ -198,13 +199,55 @@ def _resolve(completed: list[_Pending]) -> None:
 def entry_size(entry: dict[str, Any]) -> int:
     """AWS's PutEvents entry size: Time counts 14 bytes, the strings their UTF-8 length."""
     size = TIME_ENTRY_BYTES if entry.get("Time") is not None else 0
-    for member in ("Source", "DetailType", "Detail"):
-        size += len((entry.get(member) or "").encode())
-    return size + sum(len(resource.encode()) for resource in entry.get("Resources") or [])
+    for member in SIZED_MEMBERS:
+        text = entry.get(member)
+        if text:
+            size += len(text) if text.isascii() else len(text.encode())
+    resources = entry.get("Resources")
+    if resources:
+        size += sum(len(text) if text.isascii() else len(text.encode()) for text in resources)
+    return size
 
 
-def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any], bytes]:
-    """(bus, envelope, its JSON) for one entry, or EntryError with AWS's code for the entry."""
+class _Buses:
+    """The bus topic each EventBusName of one request writes to, or why its entries fail:
+    resolved (and the caller's permission checked) once per name, since a request's entries
+    mostly name one bus."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.known: dict[str | None, str | EntryError] = {}
+
+    def topic(self, name: str | None) -> str:
+        found = self.known.get(name)
+        if found is None:
+            try:
+                found = self.ctx.topics.bus(self._writable(name))
+            except EntryError as exc:
+                found = exc
+            self.known[name] = found
+        if isinstance(found, EntryError):
+            raise EntryError(found.code, found.message)
+        return found
+
+    def _writable(self, name: str | None) -> str:
+        ctx = self.ctx
+        try:
+            bus = bus_name(ctx, name)
+        except ApiError as exc:
+            raise EntryError("InvalidArgument", exc.message) from None
+        record = ctx.model.bus(bus)
+        if record is None:
+            raise EntryError("InvalidArgument", f"Event bus {bus} does not exist.")
+        denial = put_events_denial(ctx, bus, record)
+        if denial is not None:
+            raise EntryError("AccessDeniedException", denial)
+        return bus
+
+
+def build_event(ctx: Context, entry: dict[str, Any], buses: _Buses) -> tuple[str, str, bytes]:
+    """(bus topic, event id, the envelope's JSON) for one entry, or EntryError with AWS's code
+    for the entry."""
     for member in ("Source", "DetailType", "Detail"):
         if not entry.get(member):
             raise EntryError("InvalidArgument", f"Parameter {member} is not valid. Reason: {member} is a required argument.")
@@ -214,16 +257,7 @@ def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any
         raise EntryError("MalformedDetail", "Detail is malformed.") from None
     if not isinstance(detail, dict):
         raise EntryError("MalformedDetail", "Detail is malformed: it must be a JSON object.")
-    try:
-        bus = bus_name(ctx, entry.get("EventBusName"))
-    except ApiError as exc:
-        raise EntryError("InvalidArgument", exc.message) from None
-    record = ctx.model.bus(bus)
-    if record is None:
-        raise EntryError("InvalidArgument", f"Event bus {bus} does not exist.")
-    denial = put_events_denial(ctx, bus, record)
-    if denial is not None:
-        raise EntryError("AccessDeniedException", denial)
+    topic = buses.topic(entry.get("EventBusName"))
     time = None
     if entry.get("Time") is not None:
         try:
@@ -237,7 +271,7 @@ def build_event(ctx: Context, entry: dict[str, Any]) -> tuple[str, dict[str, Any
     except InvalidEnvelope as exc:
         member = ENTRY_MEMBERS.get(exc.field or "", "Entry")
         raise EntryError("InvalidArgument", f"Parameter {member} is not valid. Reason: {exc}") from None
-    return bus, event, data
+    return topic, event["id"], data
 
 
 async def put_events(ctx: Context, params: Params) -> Response:
@@ -249,15 +283,16 @@ async def put_events(ctx: Context, params: Params) -> Response:
     results: list[Response] = []
     sent: list[int] = []  # indexes of the entries sent, in records' order
     records: list[tuple[str, bytes, bytes]] = []
+    buses = _Buses(ctx)
     for index, entry in enumerate(entries):
         try:
-            bus, event, data = build_event(ctx, entry)
+            topic, event_id, data = build_event(ctx, entry, buses)
         except EntryError as exc:
             results.append({"ErrorCode": exc.code, "ErrorMessage": exc.message})
             continue
-        results.append({"EventId": event["id"]})
+        results.append({"EventId": event_id})
         sent.append(index)
-        records.append((ctx.topics.bus(bus), event["id"].encode(), data))
+        records.append((topic, event_id.encode(), data))
     if records:
         for index, outcome in zip(sent, await ctx.events.send_all(records), strict=True):
             if outcome is not None:

@@ -46,6 +46,7 @@ ENTRY_MEMBERS = {"source": "Source", "detail-type": "DetailType", "detail": "Det
 POLL_S = 0.1
 # After the producer's own deadline, how long the request waits for its delivery reports.
 REPORT_GRACE_S = 2.0
+SWEEP_S = 0.25  # how often requests past their deadline are looked for
 
 
 class EntryError(Exception):
@@ -102,6 +103,8 @@ class KafkaEventSink:
             "log_level": 3,
         })
         self._completed: deque[_Pending] = deque()
+        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()  # (give up at, request)
+        self._sweeper: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="busbar-api-producer", daemon=True)
@@ -153,12 +156,24 @@ class KafkaEventSink:
                         break
                     await asyncio.sleep(POLL_S)
         if pending.missing:
-            # A timer rather than asyncio.wait_for, which costs a waiter future and callbacks per call.
-            give_up_waiting = loop.call_later(self.timeout_s + REPORT_GRACE_S, _stop_waiting, pending.future)
+            self._wait_at_most(loop, pending.future)
             await pending.future
-            give_up_waiting.cancel()
         return [TimeoutError("no delivery report") if pending.missing and outcome is None else outcome
                 for outcome in pending.outcomes]
+
+    def _wait_at_most(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        """Until the producer's deadline and its grace: one sweep timer for all requests rather
+        than a timer (or asyncio.wait_for's waiter and callbacks) each. Every request waits as
+        long, so the queue is in deadline order."""
+        self._waiting.append((loop.time() + self.timeout_s + REPORT_GRACE_S, future))
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_S, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now, waiting = loop.time(), self._waiting
+        while waiting and (waiting[0][1].done() or waiting[0][0] <= now):
+            _stop_waiting(waiting.popleft()[1])
+        self._sweeper = loop.call_later(SWEEP_S, self._sweep, loop) if waiting else None
 
     def _produce(self, topic: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Queues the messages; those refused before sending (too large, ...) are reported at

@@ -98,7 +98,10 @@ class KafkaEventSink:
             "partitioner": "murmur2_random",  # the Java client's, so an event id lands where Java would put it
             "acks": "all",
             "enable.idempotence": True,
-            "linger.ms": 2,
+            # Records wait up to 10 ms to share a produce request: fewer, fuller requests cost
+            # librdkafka's broker thread and the broker less CPU, which on a small machine is
+            # the API's own; measured on 2 cores against 2 ms: a third more entries/s, lower p99.
+            "linger.ms": 10,
             **bounded_producer(timeout_s),  # no longer than the request waits
             "log_level": 3,
         })

@@ -11,8 +11,12 @@ Measures, against the embedded Apache Kafka broker on this machine (or --kafka):
      port beside the worker (which routes what they put on the bus);
   3. the peer: the same number of events produced straight to the bus topic by one
      confluent-kafka producer (acks=all, idempotent), and the ratio, on the last line.
-The load comes from this process (aiohttp), which shares the machine's cores with the worker
-and the broker: on 2 cores the figures are a floor for what the worker alone would take.
+The client (bench/http_load.py) is this process: 64 (8, 1) real HTTP/1.1 keep-alive connections
+on asyncio protocols, the request bytes prepared in advance, each connection sending its next
+PutEvents as soon as it has read the last answer in full and checked it (status 200, the
+FailedEntryCount its JSON body says); latency is per request, write to whole answer. It is
+lean on purpose: it shares the machine's 2 cores with the servers and the broker, which a real
+deployment's clients would not, so what it spends is printed too (client cpu per entry).
 
 Run: .venv/bin/python bench/api.py [--seconds S] [--kafka BOOTSTRAP] [--quick] [--api-processes N]
 """
@@ -26,6 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
@@ -38,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.brokers import kafka  # noqa: E402
+from bench.http_load import Load, request_bytes  # noqa: E402
 from bench.pipeline import cpu_seconds, percentile  # noqa: E402
 from streams.embedded_kafka import free_port  # noqa: E402
 from streams.envelope import new_event  # noqa: E402
@@ -67,6 +73,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     cpu_us_per_entry: float
+    client_cpu_us_per_entry: float
     failed: int
 
 
@@ -92,40 +99,30 @@ def requests(url: str, config: Config) -> list[tuple[bytes, dict[str, str]]]:
 
 
 async def load(url: str, config: Config, seconds: float, pids: list[int]) -> Result:
-    prepared = requests(url, config)
-    latencies: list[float] = []
-    counts = {"entries": 0, "failed": 0}
-    timing = {"on": False}
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
+    prepared = [request_bytes(address.netloc, "/", headers, data) for data, headers in requests(url, config)]
+    cpu = {"server": 0.0, "client": 0.0}
 
-    async def client(session: aiohttp.ClientSession, offset: int, stop_at: float) -> None:
-        n = offset
-        while time.monotonic() < stop_at:
-            data, headers = prepared[n % BODIES]
-            n += config.clients
-            started = time.monotonic()
-            async with session.post(f"{url}/", data=data, headers=headers) as resp:
-                answer = await resp.read()
-            if not timing["on"]:
-                continue
-            latencies.append(time.monotonic() - started)
-            if resp.status != 200:
-                counts["failed"] += config.entries
-                continue
-            failed = orjson.loads(answer)["FailedEntryCount"]
-            counts["failed"] += failed
-            counts["entries"] += config.entries - failed
+    def on_timing() -> None:
+        cpu["server"], cpu["client"] = sum(map(cpu_seconds, pids)), time.process_time()
 
-    connector = aiohttp.TCPConnector(limit=config.clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        stop_at = time.monotonic() + WARMUP_S + seconds
-        tasks = [asyncio.create_task(client(session, i, stop_at)) for i in range(config.clients)]
-        await asyncio.sleep(WARMUP_S)
-        timing["on"], started, cpu = True, time.monotonic(), sum(map(cpu_seconds, pids))
-        await asyncio.gather(*tasks)
-        elapsed, cpu = time.monotonic() - started, sum(map(cpu_seconds, pids)) - cpu
-    entries = max(counts["entries"], 1)
-    return Result(counts["entries"] / elapsed, 1000 * percentile(latencies, 0.5), 1000 * percentile(latencies, 0.99),
-                  cpu / entries * 1e6, counts["failed"])
+    generator = Load(address.hostname, address.port, prepared, config.clients, config.entries, failed_entries)
+    tally, elapsed = await generator.run(WARMUP_S, seconds, on_timing)
+    server_cpu = sum(map(cpu_seconds, pids)) - cpu["server"]
+    client_cpu = time.process_time() - cpu["client"]
+    assert not tally.errors, f"the load generator could not read answers: {tally.errors[:3]}"
+    accepted = tally.requests * config.entries - tally.failed_entries
+    per_entry = 1e6 / max(accepted, 1)
+    return Result(accepted / elapsed, 1000 * percentile(tally.latencies, 0.5),
+                  1000 * percentile(tally.latencies, 0.99), server_cpu * per_entry, client_cpu * per_entry,
+                  tally.failed_entries)
+
+
+def failed_entries(answer: object) -> int:
+    """FailedEntryCount of a PutEvents answer, which must say it."""
+    assert isinstance(answer, dict) and isinstance(answer.get("FailedEntryCount"), int), answer
+    return answer["FailedEntryCount"]
 
 
 def peer(bootstrap: str, topic: str, count: int) -> float:
@@ -195,7 +192,8 @@ def run(bootstrap: str, args: argparse.Namespace, work: Path) -> None:
 
 def report(label: str, result: Result) -> None:
     print(f"{label}: {result.entries_per_s:,.0f} entries/s, p50 {result.p50_ms:.1f} ms, "
-          f"p99 {result.p99_ms:.1f} ms, serving cpu {result.cpu_us_per_entry:.0f} us/entry"
+          f"p99 {result.p99_ms:.1f} ms, serving cpu {result.cpu_us_per_entry:.0f} us/entry, "
+          f"client cpu {result.client_cpu_us_per_entry:.0f} us/entry"
           + (f", {result.failed} entries failed" if result.failed else ""), flush=True)
 
 

@@ -226,7 +226,8 @@ def new_event_record(
         "resources": list(resources) if resources is not None else [],
         "detail": detail,
     }
-    _check_fields(event)
+    if not _plainly_valid(event):  # the few lookups that settle the common case first
+        _check_fields(event)
     data = _dumps(event)
     _check_size(len(data))
     return event, data

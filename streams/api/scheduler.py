@@ -7,7 +7,6 @@ share the events API's server: its body limit, its credentials (signatures are c
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from streams.api.operations import schedule_groups, schedules
 from streams.api.operations.common import Context, Params, Response
 from streams.api.restjson import SERVICE, decode_request, error_response, json_response, routes
 from streams.config_store import ConfigStoreError
+from streams.event_ids import new_id
 
 if TYPE_CHECKING:
     from streams.api.server import ApiServer
@@ -50,7 +50,7 @@ class SchedulerApi:
         return handle
 
     async def handle(self, operation: str, request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_id()
         server = self.server
         try:
             body = await server.read_body(request)

@@ -89,7 +89,10 @@ class ApiServer(Subsystem):
 
     async def read_body(self, request: web.Request) -> bytes:
         limit = self.ctx.settings.max_request_bytes
-        if (request.content_length or 0) > limit * DRAIN_FACTOR:
+        length = request.content_length
+        if length is not None and length <= limit:  # the common case, in one read
+            return await request.content.readexactly(length) if length else b""
+        if (length or 0) > limit * DRAIN_FACTOR:
             raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0

@@ -25,6 +25,7 @@ from typing import Any
 from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from streams.api.conforms import conforms
 from streams.api.errors import SerializationException, ValidationException
 
 MAX_SHOWN_VALUE = 100
@@ -61,7 +62,11 @@ def validate(operation: str, params: Any) -> dict[str, Any]:
 
 
 def check_shape(shape: Shape, params: dict[str, Any]) -> None:
-    """Any botocore input shape (Scheduler's rest-json ones too) checked as AWS checks it."""
+    """Any botocore input shape (Scheduler's rest-json ones too) checked as AWS checks it: first
+    the quick yes/no (streams.api.conforms), and only a request it refuses checked again for the
+    messages."""
+    if conforms(shape, _pattern)(params):
+        return
     errors: list[str] = []
     _check(shape, params, "", errors)
     if errors:

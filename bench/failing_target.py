@@ -30,12 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from confluent_kafka import TopicPartition  # noqa: E402
+
 from bench.brokers import kafka  # noqa: E402
 from bench.pipeline import (  # noqa: E402
     BUS,
     PARTITIONS,
     RULES,
     TARGET_TOPICS,
+    cpu_seconds,
     measure_throughput,
     put_events,
     rule_records,
@@ -99,8 +102,17 @@ def measure(bootstrap: str, args: argparse.Namespace, work: Path, setup: str) ->
                 fail_in_background(worker, endpoint)
             total = args.warmup_events + args.events
             put_events(bootstrap, names.bus(BUS), total)
+            pids = [p.process.pid if p.process else None for p in ([worker] if deliverer is worker
+                                                                   else [worker, deliverer])]
+            at_warm: list[float] = []  # events routed, CPU seconds of each process, when timing began
+
+            def note_warm(offsets: list[TopicPartition]) -> None:
+                at_warm.extend([sum(max(tp.offset, 0) for tp in offsets), *map(cpu_seconds, pids)])
+
             rate = measure_throughput(bootstrap, f"{prefix}-router", names.bus(BUS), total, 600,
-                                      args.warmup_events)
+                                      args.warmup_events, note_warm)
+            cpu = [(cpu_seconds(pid) - then) / (total - at_warm[0]) * 1e6
+                   for pid, then in zip(pids, at_warm[1:], strict=True)]
             retries = parked(deliverer)
         finally:
             deliverer.stop()
@@ -108,7 +120,9 @@ def measure(bootstrap: str, args: argparse.Namespace, work: Path, setup: str) ->
         requests = len(endpoint.requests)
     detail = f"; the endpoint answered {requests:,} requests with 500, {retries:,.0f} retries parked" \
         if setup != WITHOUT else ""
-    print(f"{setup}: {rate:,.0f} routed input events/s{detail}", flush=True)
+    where = " + ".join(f"{us:.0f}" for us in cpu)
+    print(f"{setup}: {rate:,.0f} routed input events/s, CPU {where} us per event (worker"
+          f"{' + deliver' if len(cpu) > 1 else ''}){detail}", flush=True)
     return rate
 
 

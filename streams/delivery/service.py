@@ -204,11 +204,12 @@ class DeliveryService(Subsystem):
         a failing destination costs; anything else (a first attempt, a job to give up) is a task's."""
         try:
             lane = self.lanes.get(self._prepare(job).lane)
-            if lane is None or now_ms() - job.timestamp_ms > job.max_age_ms:
+            deadline = job.timestamp_ms + job.max_age_ms
+            if lane is None or now_ms() > deadline:
                 return False
-            until = lane.breaker.closed_until()
+            until = lane.breaker.hold_until(deadline)
             if until is not None:
-                if until - job.timestamp_ms > job.max_age_ms:
+                if until > deadline:
                     return False
                 tier, counter = job.park(until), DELIVERY_CIRCUIT_HELD
             elif lane.full:
@@ -333,7 +334,8 @@ class DeliveryService(Subsystem):
             await self._give_up(job, name, f"{last_error(job)} (older than MaximumEventAgeInSeconds)", 0)
             return
         lane = self.lanes.get(name) or self.lanes.setdefault(name, Lane(name))
-        if (until := lane.breaker.closed_until()) is not None:
+        deadline = job.timestamp_ms + job.max_age_ms
+        if (until := lane.breaker.hold_until(deadline)) is not None:
             await self._hold(job, lane, until)
             return
         if lane.full:
@@ -346,7 +348,7 @@ class DeliveryService(Subsystem):
         finally:
             lane.waiting -= 1
         try:
-            admission = await lane.breaker.admit()  # it may have opened while this one waited
+            admission = await lane.breaker.admit(deadline)  # it may have opened while this one waited
             if admission.go:
                 outcome = await self._attempt(lane, attempt, admission.probe)
         finally:
@@ -384,8 +386,8 @@ class DeliveryService(Subsystem):
         return outcome
 
     async def _hold(self, job: Job, lane: Lane, until_ms: int) -> None:
-        """Parked until the destination's breaker has cooled, no attempt counted; given up now
-        when the event would be too old by then."""
+        """Parked until its destination's breaker says (Breaker.hold_until), no attempt counted;
+        given up now when the event would be too old by then."""
         if until_ms - job.timestamp_ms > job.max_age_ms:
             await self._give_up(job, lane.name, f"{last_error(job)} (MaximumEventAgeInSeconds passes while "
                                                 f"its destination's circuit breaker is open)", 0)

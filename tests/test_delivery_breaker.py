@@ -17,6 +17,14 @@ class Clock:
         return self.ms
 
 
+def opened(clock: Clock) -> Breaker:
+    """A breaker just opened by FAILURES retriable failures in a row."""
+    breaker = Breaker(clock)
+    for _ in range(FAILURES):
+        breaker.failed()
+    return breaker
+
+
 def test_opens_after_failures_in_a_row_and_a_success_resets_the_count() -> None:
     async def run() -> None:
         clock = Clock()
@@ -44,9 +52,7 @@ def test_opens_after_failures_in_a_row_and_a_success_resets_the_count() -> None:
 def test_one_probe_when_cooled_the_others_wait_for_its_outcome() -> None:
     async def run() -> None:
         clock = Clock()
-        breaker = Breaker(clock)
-        for _ in range(FAILURES):
-            breaker.failed()
+        breaker = opened(clock)
         clock.ms += int(COOLING_S * 1000)
         assert breaker.hold_until() is None  # cooled: attempts go to the lane, one probes
         probe = await breaker.admit()
@@ -76,9 +82,7 @@ def test_one_probe_when_cooled_the_others_wait_for_its_outcome() -> None:
 def test_held_jobs_come_back_one_to_probe_the_others_a_cooling_period_later_within_their_age() -> None:
     async def run() -> None:
         clock = Clock()
-        breaker = Breaker(clock)
-        for _ in range(FAILURES):
-            breaker.failed()
+        breaker = opened(clock)
         first_end = breaker.open_until_ms
         second_end = first_end + int(2 * COOLING_S * 1000)  # should the probe fail
         assert [breaker.hold_until() for _ in range(3)] == [first_end, second_end, second_end]
@@ -99,9 +103,7 @@ def test_held_jobs_come_back_one_to_probe_the_others_a_cooling_period_later_with
 def test_cooling_grows_to_a_cap_and_an_abandoned_probe_lets_the_next_one_probe() -> None:
     async def run() -> None:
         clock = Clock()
-        breaker = Breaker(clock)
-        for _ in range(FAILURES):
-            breaker.failed()
+        breaker = opened(clock)
         coolings = []
         for _ in range(10):
             clock.ms = breaker.open_until_ms

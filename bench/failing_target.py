@@ -13,14 +13,20 @@ Throughput is routed input events/s from the router group's committed offsets, a
 --warmup-events. The last lines are the ratios with/without: 1.0 means the failing target costs
 the router nothing. Figures on a shared machine are noisy: compare runs taken minutes apart.
 
+With --rounds N, the runs are repeated N times in turns (without, with, ...), each ratio taken
+between runs of the same round, minutes apart at most, and their median reported. Each run also
+says the CPU time per routed event of the worker and the delivery process: on a shared machine a
+steadier figure than the throughput.
+
 Run: .venv/bin/python bench/failing_target.py [--events N] [--warmup-events N] [--kafka BOOTSTRAP]
-     [--delivery-process]
+     [--delivery-process] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import urllib.request
@@ -133,19 +139,25 @@ def main() -> None:
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     parser.add_argument("--delivery-process", action="store_true",
                         help="also measure delivery in a `busbar deliver` process beside a worker that does not deliver")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the setups in turn this many times; ratios are each round's, then their median")
     args = parser.parse_args()
     setups = [IN_WORKER, IN_PROCESS] if args.delivery_process else [IN_WORKER]
+    ratios: dict[str, list[float]] = {setup: [] for setup in setups}
     with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp, kafka(args.kafka, Path(tmp),
                                                                            PARTITIONS) as bootstrap:
         print(f"setup: 1,000 rules, {args.warmup_events + args.events:,} events per run, each matching 2 rules; "
               f"with: every tenth also to an API destination answering 500", flush=True)
-        without = measure(bootstrap, args, Path(tmp), WITHOUT)
-        rates = {setup: measure(bootstrap, args, Path(tmp), setup) for setup in setups}
-    for setup, rate in rates.items():
+        for _ in range(max(1, args.rounds)):
+            without = measure(bootstrap, args, Path(tmp), WITHOUT)
+            for setup in setups:
+                ratios[setup].append(measure(bootstrap, args, Path(tmp), setup) / without)
+    for setup, values in ratios.items():
         where = "delivery in its own process" if setup == IN_PROCESS else "delivery in the worker"
-        print(f"router with an HTTP target failing in the background, {where}: {rate:.0f} events/s, "
-              f"x{rate / without:.2f} of {without:.0f} without")
-
+        rounds = f" (median of {len(values)} rounds: {', '.join(f'x{r:.2f}' for r in values)})" \
+            if len(values) > 1 else ""
+        print(f"router with an HTTP target failing in the background, {where}: "
+              f"x{statistics.median(values):.2f} of its throughput without{rounds}")
 
 if __name__ == "__main__":
     main()

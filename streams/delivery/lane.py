@@ -14,7 +14,12 @@ import asyncio
 
 from streams.delivery.breaker import CLOSED, Breaker
 from streams.delivery.rate import TokenBucket
-from streams.metrics import DELIVERY_CIRCUIT_OPEN, DELIVERY_CIRCUIT_OPENED
+from streams.metrics import (
+    DELIVERY_CIRCUIT_HELD,
+    DELIVERY_CIRCUIT_OPEN,
+    DELIVERY_CIRCUIT_OPENED,
+    DELIVERY_SPILLED,
+)
 
 CONCURRENCY = 32  # attempts in flight per destination per worker
 SPILL = 512  # deliveries waiting in one lane past which new ones are parked instead
@@ -31,6 +36,10 @@ class Lane:
         self._spill_due_ms = 0
         self._spilled_then = 0  # jobs spilled due at _spill_due_ms
         self._shown = (False, 0)  # what the metrics say of the breaker: open, times opened
+        # Its series of jobs held for the breaker and spilled, looked up once: they count nearly
+        # every job taken while the destination fails.
+        self.held = DELIVERY_CIRCUIT_HELD.labels(name)
+        self.spilled = DELIVERY_SPILLED.labels(name)
 
     @property
     def full(self) -> bool:

@@ -47,7 +47,6 @@ from streams.delivery.retries import Outcome
 from streams.delivery.writer import KafkaWriter
 from streams.jobs import Job, now_ms
 from streams.metrics import (
-    DELIVERY_CIRCUIT_HELD,
     DELIVERY_DEAD_LETTERS,
     DELIVERY_FAILURES,
     DELIVERY_LATENCY,
@@ -57,7 +56,6 @@ from streams.metrics import (
     DELIVERY_RETRIES_DUE,
     DELIVERY_RETRIES_PARKED,
     DELIVERY_RETRIES_WAITING,
-    DELIVERY_SPILLED,
 )
 from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
@@ -97,6 +95,7 @@ class DeliveryService(Subsystem):
         self.config = config
         self.topics = TopicNames(settings.topic_prefix)
         self.retry_topics = {self.topics.retry(tier): tier for tier in TIERS_S}
+        self._parked = {tier: DELIVERY_RETRIES_PARKED.labels(f"{tier}s") for tier in TIERS_S}  # looked up once
         self.http = HttpDeliverer(settings, config)
         kafka = KafkaDeliverer(settings)
         # The kinds of target, by the TargetRef kind of their ARNs (streams/delivery/deliverer.py).
@@ -104,6 +103,9 @@ class DeliveryService(Subsystem):
                                                  "function": FunctionDeliverer(self.topics, kafka)}
         self.offsets: dict[TopicPartition, PartitionOffsets] = {}
         self.lanes: dict[str, Lane] = {}
+        # Each target ARN's lane, once a job to it was prepared (a lane's name is its ARN's, as
+        # each deliverer names it): what parking a job at once looks up instead of preparing it.
+        self._lane_names: dict[str, str] = {}
         self.share = 1.0  # of every destination's rate limit this worker may use
         self._paused: set[TopicPartition] = set()
         self._dead_letter_topics = DeadLetterTopics(settings)
@@ -203,7 +205,7 @@ class DeliveryService(Subsystem):
         a destination fails nearly every job taken is one of these, so this path is most of what
         a failing destination costs; anything else (a first attempt, a job to give up) is a task's."""
         try:
-            lane = self.lanes.get(self._prepare(job).lane)
+            lane = self.lanes.get(self._lane_names.get(str(job.target.get("Arn", ""))) or "")
             deadline = job.timestamp_ms + job.max_age_ms
             if lane is None or now_ms() > deadline:
                 return False
@@ -211,22 +213,22 @@ class DeliveryService(Subsystem):
             if until is not None:
                 if until > deadline:
                     return False
-                tier, counter = job.park(until), DELIVERY_CIRCUIT_HELD
+                tier, counter = job.park(until), lane.held
             elif lane.full:
-                tier, counter = job.park(lane.spill_due(now_ms())), DELIVERY_SPILLED
+                tier, counter = job.park(lane.spill_due(now_ms())), lane.spilled
             else:
                 return False
             value = job.encode()
         except Exception:  # the task sees why
             return False
-        counter.labels(lane.name).inc()
+        counter.inc()
         topic = self.topics.retry(tier)
         self._parking += 1
 
         def parked(err: KafkaError | None) -> None:
             self._parking -= 1
             if err is None:
-                DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
+                self._parked[tier].inc()
                 offsets.done(offset)
             else:  # the long way: written again until Kafka takes it
                 self._spawn(self._park_written(topic, tier, value, offsets, offset))
@@ -242,7 +244,7 @@ class DeliveryService(Subsystem):
     async def _park_written(self, topic: str, tier: int, value: bytes, offsets: PartitionOffsets,
                             offset: int) -> None:
         await self._produce(topic, value, None, [])
-        DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
+        self._parked[tier].inc()
         offsets.done(offset)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -325,11 +327,15 @@ class DeliveryService(Subsystem):
             raise job
         arn = str(job.target.get("Arn", ""))
         try:
-            attempt = self._prepare(job)
+            ref = job.ref
+            deliverer = self.deliverers.get(ref.kind)
+            if deliverer is None:
+                raise Undeliverable(f"no deliverer for targets of kind {ref.kind}")
+            attempt = deliverer.prepare(job, ref)
         except (ValueError, Undeliverable) as exc:
             await self._give_up(job, arn, str(exc), 0)
             return
-        name = attempt.lane
+        name = self._lane_names[arn] = attempt.lane
         if now_ms() - job.timestamp_ms > job.max_age_ms:
             await self._give_up(job, name, f"{last_error(job)} (older than MaximumEventAgeInSeconds)", 0)
             return
@@ -340,7 +346,7 @@ class DeliveryService(Subsystem):
             return
         if lane.full:
             await self._park(job, job.park(lane.spill_due(now_ms())))
-            DELIVERY_SPILLED.labels(name).inc()
+            lane.spilled.inc()
             return
         lane.waiting += 1
         try:
@@ -357,13 +363,6 @@ class DeliveryService(Subsystem):
             await self._hold(job, lane, admission.until_ms)
             return
         await self._settle(job, name, outcome)
-
-    def _prepare(self, job: Job) -> Attempt:
-        ref = job.ref
-        deliverer = self.deliverers.get(ref.kind)
-        if deliverer is None:
-            raise Undeliverable(f"no deliverer for targets of kind {ref.kind}")
-        return deliverer.prepare(job, ref)
 
     async def _attempt(self, lane: Lane, attempt: Attempt, probe: bool) -> Outcome:
         """One attempt, within the destination's rate limit; its outcome goes to the lane's breaker."""
@@ -393,7 +392,7 @@ class DeliveryService(Subsystem):
                                                 f"its destination's circuit breaker is open)", 0)
             return
         await self._park(job, job.park(until_ms))
-        DELIVERY_CIRCUIT_HELD.labels(lane.name).inc()
+        lane.held.inc()
 
     async def _settle(self, job: Job, name: str, outcome: Outcome) -> None:
         job.attempted(None if outcome.ok else outcome.error)
@@ -415,7 +414,7 @@ class DeliveryService(Subsystem):
 
     async def _park(self, job: Job, tier: int) -> None:
         await self._produce(self.topics.retry(tier), job.encode(), None, [])
-        DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
+        self._parked[tier].inc()
 
     async def _give_up(self, job: Job, name: str, reason: str, status: int) -> None:
         log.warning("delivery to %s (rule %s/%s) given up after %d attempt(s): %s", name,

@@ -128,3 +128,15 @@ def test_a_full_lanes_spilled_jobs_come_back_a_lanes_worth_a_second() -> None:
     assert dues[-1] == now + 4 * SPILL_DELAY_MS
     later = now + 10 * SPILL_DELAY_MS  # the backlog is gone by then: a second again
     assert lane.spill_due(later) == later + SPILL_DELAY_MS
+
+
+def test_a_rate_limited_lanes_spilled_jobs_come_back_at_its_rate() -> None:
+    lane = Lane("d")
+    lane.limit(10.4)  # this worker's share of the destination's limit
+    now = 5_000
+    dues = [lane.spill_due(now) for _ in range(21)]
+    assert dues[:10] == [now + SPILL_DELAY_MS] * 10
+    assert dues[10:20] == [now + 2 * SPILL_DELAY_MS] * 10
+    assert dues[20] == now + 3 * SPILL_DELAY_MS
+    lane.limit(0.2)  # less than one a second: one a second
+    assert lane.spill_due(now) == now + 4 * SPILL_DELAY_MS

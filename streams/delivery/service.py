@@ -368,7 +368,7 @@ class DeliveryService(Subsystem):
         """One attempt, within the destination's rate limit; its outcome goes to the lane's breaker."""
         try:
             if attempt.rate_per_s is not None:
-                lane.bucket.set_rate(attempt.rate_per_s * self.share)
+                lane.limit(attempt.rate_per_s * self.share)
                 waited = await lane.bucket.take()
                 if waited:
                     DELIVERY_RATE_WAITS.labels(lane.name).inc()

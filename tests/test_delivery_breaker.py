@@ -91,7 +91,10 @@ def test_held_jobs_come_back_one_to_probe_the_others_a_cooling_period_later_with
         clock.ms = first_end
         probe = await breaker.admit()
         assert probe.probe
-        assert breaker.hold_until() == clock.ms + int(2 * COOLING_S * 1000)  # as if the probe fails
+        # as if the probe fails: the period it would open, then the next
+        reopened = clock.ms + int(2 * COOLING_S * 1000)
+        assert breaker.hold_until() == reopened + int(4 * COOLING_S * 1000)
+        assert breaker.hold_until(deadline_ms=reopened) == reopened
         assert breaker.hold_until(deadline_ms=clock.ms + 1) is None  # too old by then: waits for it
         breaker.failed(probe=True)
         third_end = breaker.open_until_ms + int(4 * COOLING_S * 1000)

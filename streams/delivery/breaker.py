@@ -15,9 +15,10 @@ breaker would cool again should the probe fail, as it mostly does while a destin
 With them all due at the end of the period, every one came back to find the probe out or failed
 and was parked anew, at every end of a period: each park, a write and a read of the retry topic
 and the CPU that costs, taken from the router (a failing destination's backlog was parked twice
-over in a few seconds). The price: after an outage, the held jobs reach the destination up to
-a cooling period later (at most MAX_COOLING_S after it is back; never later than an event's age
-allows). Jobs taken while the probe is out are held in the same way, as if it failed.
+over in a few seconds). Jobs taken while the probe is out are held in the same way, as if it
+failed: past the period it would open and the next. The price: after an outage, the held jobs
+reach the destination up to two cooling periods later (at most 2 x MAX_COOLING_S after it is
+back; never later than an event's age allows).
 
 Answers that say the destination works but refuses this one request (any 4xx but 429) are not
 failures of the destination: they close the breaker as a success does. Attempts that were in
@@ -77,15 +78,22 @@ class Breaker:
         or cooled (the next attempt is the probe, and the others wait for it in the lane), or the
         probe is out and holding the job would take it past `deadline_ms` (when its event is too old)."""
         now = self._clock()
-        later_ms = int(min(MAX_COOLING_S, self.cooling_s * 2) * 1000)  # the next cooling period, should it fail
-        if self._probing is not None:
-            return now + later_ms if now + later_ms <= deadline_ms else None
-        if not self.open_until_ms or now >= self.open_until_ms:
+        probing = self._probing is not None
+        if probing:  # as if it failed: open for the next cooling period, then its probe
+            ends = (now + self._cooling_ms(2), now + self._cooling_ms(2) + self._cooling_ms(4))
+        elif self.open_until_ms and now < self.open_until_ms:
+            ends = (self.open_until_ms, self.open_until_ms + self._cooling_ms(2))
+            if self._probe_due_ms != self.open_until_ms:
+                self._probe_due_ms = self.open_until_ms
+                return ends[0]
+        else:
             return None
-        if self._probe_due_ms != self.open_until_ms:
-            self._probe_due_ms = self.open_until_ms
-            return self.open_until_ms
-        return self.open_until_ms + later_ms if self.open_until_ms + later_ms <= deadline_ms else self.open_until_ms
+        if ends[1] <= deadline_ms:
+            return ends[1]
+        return None if probing and ends[0] > deadline_ms else ends[0]
+
+    def _cooling_ms(self, factor: int) -> int:
+        return int(min(MAX_COOLING_S, self.cooling_s * factor) * 1000)
 
     async def admit(self, deadline_ms: int = NO_DEADLINE) -> Admission:
         """Whether an attempt may go now; while a probe is out, waits for its outcome first."""

@@ -13,14 +13,20 @@ Throughput is routed input events/s from the router group's committed offsets, a
 --warmup-events. The last lines are the ratios with/without: 1.0 means the failing target costs
 the router nothing. Figures on a shared machine are noisy: compare runs taken minutes apart.
 
+With --rounds N, the runs are repeated N times in turns (without, with, ...), each ratio taken
+between runs of the same round, minutes apart at most, and their median reported. Each run also
+says the CPU time per routed event of the worker and the delivery process: on a shared machine a
+steadier figure than the throughput.
+
 Run: .venv/bin/python bench/failing_target.py [--events N] [--warmup-events N] [--kafka BOOTSTRAP]
-     [--delivery-process]
+     [--delivery-process] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import urllib.request
@@ -30,12 +36,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from confluent_kafka import TopicPartition  # noqa: E402
+
 from bench.brokers import kafka  # noqa: E402
 from bench.pipeline import (  # noqa: E402
     BUS,
     PARTITIONS,
     RULES,
     TARGET_TOPICS,
+    cpu_seconds,
     measure_throughput,
     put_events,
     rule_records,
@@ -99,8 +108,17 @@ def measure(bootstrap: str, args: argparse.Namespace, work: Path, setup: str) ->
                 fail_in_background(worker, endpoint)
             total = args.warmup_events + args.events
             put_events(bootstrap, names.bus(BUS), total)
+            pids = [p.process.pid if p.process else None for p in ([worker] if deliverer is worker
+                                                                   else [worker, deliverer])]
+            at_warm: list[float] = []  # events routed, CPU seconds of each process, when timing began
+
+            def note_warm(offsets: list[TopicPartition]) -> None:
+                at_warm.extend([sum(max(tp.offset, 0) for tp in offsets), *map(cpu_seconds, pids)])
+
             rate = measure_throughput(bootstrap, f"{prefix}-router", names.bus(BUS), total, 600,
-                                      args.warmup_events)
+                                      args.warmup_events, note_warm)
+            cpu = [(cpu_seconds(pid) - then) / (total - at_warm[0]) * 1e6
+                   for pid, then in zip(pids, at_warm[1:], strict=True)]
             retries = parked(deliverer)
         finally:
             deliverer.stop()
@@ -108,7 +126,9 @@ def measure(bootstrap: str, args: argparse.Namespace, work: Path, setup: str) ->
         requests = len(endpoint.requests)
     detail = f"; the endpoint answered {requests:,} requests with 500, {retries:,.0f} retries parked" \
         if setup != WITHOUT else ""
-    print(f"{setup}: {rate:,.0f} routed input events/s{detail}", flush=True)
+    where = " + ".join(f"{us:.0f}" for us in cpu)
+    print(f"{setup}: {rate:,.0f} routed input events/s, CPU {where} us per event (worker"
+          f"{' + deliver' if len(cpu) > 1 else ''}){detail}", flush=True)
     return rate
 
 
@@ -119,19 +139,25 @@ def main() -> None:
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this cluster instead of an embedded broker")
     parser.add_argument("--delivery-process", action="store_true",
                         help="also measure delivery in a `busbar deliver` process beside a worker that does not deliver")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the setups in turn this many times; ratios are each round's, then their median")
     args = parser.parse_args()
     setups = [IN_WORKER, IN_PROCESS] if args.delivery_process else [IN_WORKER]
+    ratios: dict[str, list[float]] = {setup: [] for setup in setups}
     with tempfile.TemporaryDirectory(prefix="busbar-bench-") as tmp, kafka(args.kafka, Path(tmp),
                                                                            PARTITIONS) as bootstrap:
         print(f"setup: 1,000 rules, {args.warmup_events + args.events:,} events per run, each matching 2 rules; "
               f"with: every tenth also to an API destination answering 500", flush=True)
-        without = measure(bootstrap, args, Path(tmp), WITHOUT)
-        rates = {setup: measure(bootstrap, args, Path(tmp), setup) for setup in setups}
-    for setup, rate in rates.items():
+        for _ in range(max(1, args.rounds)):
+            without = measure(bootstrap, args, Path(tmp), WITHOUT)
+            for setup in setups:
+                ratios[setup].append(measure(bootstrap, args, Path(tmp), setup) / without)
+    for setup, values in ratios.items():
         where = "delivery in its own process" if setup == IN_PROCESS else "delivery in the worker"
-        print(f"router with an HTTP target failing in the background, {where}: {rate:.0f} events/s, "
-              f"x{rate / without:.2f} of {without:.0f} without")
-
+        rounds = f" (median of {len(values)} rounds: {', '.join(f'x{r:.2f}' for r in values)})" \
+            if len(values) > 1 else ""
+        print(f"router with an HTTP target failing in the background, {where}: "
+              f"x{statistics.median(values):.2f} of its throughput without{rounds}")
 
 if __name__ == "__main__":
     main()

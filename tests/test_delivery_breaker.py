@@ -17,6 +17,14 @@ class Clock:
         return self.ms
 
 
+def opened(clock: Clock) -> Breaker:
+    """A breaker just opened by FAILURES retriable failures in a row."""
+    breaker = Breaker(clock)
+    for _ in range(FAILURES):
+        breaker.failed()
+    return breaker
+
+
 def test_opens_after_failures_in_a_row_and_a_success_resets_the_count() -> None:
     async def run() -> None:
         clock = Clock()
@@ -26,16 +34,17 @@ def test_opens_after_failures_in_a_row_and_a_success_resets_the_count() -> None:
         breaker.succeeded()
         for _ in range(FAILURES - 1):
             breaker.failed()
-        assert breaker.state == CLOSED and breaker.closed_until() is None
+        assert breaker.state == CLOSED and breaker.hold_until() is None
         assert (await breaker.admit()).go
         breaker.failed()
         assert breaker.state == OPEN and breaker.opened == 1
         until = clock.ms + int(COOLING_S * 1000)
-        assert breaker.closed_until() == until
+        assert breaker.hold_until() == until  # the first held: the probe
+        later = until + int(2 * COOLING_S * 1000)  # the others: when it would cool again
         admission = await breaker.admit()
-        assert (admission.go, admission.until_ms) == (False, until)
+        assert (admission.go, admission.until_ms) == (False, later)
         breaker.failed()  # an attempt that was in flight when it opened: no longer
-        assert breaker.closed_until() == until
+        assert breaker.hold_until() == later
 
     asyncio.run(run())
 
@@ -43,11 +52,9 @@ def test_opens_after_failures_in_a_row_and_a_success_resets_the_count() -> None:
 def test_one_probe_when_cooled_the_others_wait_for_its_outcome() -> None:
     async def run() -> None:
         clock = Clock()
-        breaker = Breaker(clock)
-        for _ in range(FAILURES):
-            breaker.failed()
+        breaker = opened(clock)
         clock.ms += int(COOLING_S * 1000)
-        assert breaker.closed_until() is None  # cooled: attempts go to the lane, one probes
+        assert breaker.hold_until() is None  # cooled: attempts go to the lane, one probes
         probe = await breaker.admit()
         assert probe.go and probe.probe and breaker.state == PROBING
         waiting = asyncio.ensure_future(breaker.admit())
@@ -67,7 +74,31 @@ def test_one_probe_when_cooled_the_others_wait_for_its_outcome() -> None:
         assert admission.go and not admission.probe and breaker.state == CLOSED
         for _ in range(FAILURES):  # closed anew: its cooling period starts from the shortest again
             breaker.failed()
-        assert breaker.closed_until() == clock.ms + int(COOLING_S * 1000)
+        assert breaker.hold_until() == clock.ms + int(COOLING_S * 1000)
+
+    asyncio.run(run())
+
+
+def test_held_jobs_come_back_one_to_probe_the_others_a_cooling_period_later_within_their_age() -> None:
+    async def run() -> None:
+        clock = Clock()
+        breaker = opened(clock)
+        first_end = breaker.open_until_ms
+        second_end = first_end + int(2 * COOLING_S * 1000)  # should the probe fail
+        assert [breaker.hold_until() for _ in range(3)] == [first_end, second_end, second_end]
+        assert breaker.hold_until(deadline_ms=second_end - 1) == first_end  # not past its event's age
+
+        clock.ms = first_end
+        probe = await breaker.admit()
+        assert probe.probe
+        # as if the probe fails: the period it would open, then the next
+        reopened = clock.ms + int(2 * COOLING_S * 1000)
+        assert breaker.hold_until() == reopened + int(4 * COOLING_S * 1000)
+        assert breaker.hold_until(deadline_ms=reopened) == reopened
+        assert breaker.hold_until(deadline_ms=clock.ms + 1) is None  # too old by then: waits for it
+        breaker.failed(probe=True)
+        third_end = breaker.open_until_ms + int(4 * COOLING_S * 1000)
+        assert [breaker.hold_until() for _ in range(2)] == [breaker.open_until_ms, third_end]
 
     asyncio.run(run())
 
@@ -75,9 +106,7 @@ def test_one_probe_when_cooled_the_others_wait_for_its_outcome() -> None:
 def test_cooling_grows_to_a_cap_and_an_abandoned_probe_lets_the_next_one_probe() -> None:
     async def run() -> None:
         clock = Clock()
-        breaker = Breaker(clock)
-        for _ in range(FAILURES):
-            breaker.failed()
+        breaker = opened(clock)
         coolings = []
         for _ in range(10):
             clock.ms = breaker.open_until_ms
@@ -102,3 +131,15 @@ def test_a_full_lanes_spilled_jobs_come_back_a_lanes_worth_a_second() -> None:
     assert dues[-1] == now + 4 * SPILL_DELAY_MS
     later = now + 10 * SPILL_DELAY_MS  # the backlog is gone by then: a second again
     assert lane.spill_due(later) == later + SPILL_DELAY_MS
+
+
+def test_a_rate_limited_lanes_spilled_jobs_come_back_at_its_rate() -> None:
+    lane = Lane("d")
+    lane.limit(10.4)  # this worker's share of the destination's limit
+    now = 5_000
+    dues = [lane.spill_due(now) for _ in range(21)]
+    assert dues[:10] == [now + SPILL_DELAY_MS] * 10
+    assert dues[10:20] == [now + 2 * SPILL_DELAY_MS] * 10
+    assert dues[20] == now + 3 * SPILL_DELAY_MS
+    lane.limit(0.2)  # less than one a second: one a second
+    assert lane.spill_due(now) == now + 4 * SPILL_DELAY_MS

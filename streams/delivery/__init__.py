@@ -11,5 +11,5 @@ every kind of target implements), `guard` (addresses checked on every connection
 request from a job, its destination and its connection), `sender` (one HTTP attempt, its
 outcome), `authorizer` (connection states), `http_deliverer`, `kafka_deliverer` and
 `function_deliverer` (the kinds), `letters` (dead-letter headers and topics), `offsets` (what
-may be committed), `service` (the Subsystem).
+may be committed), `writer` (its writes to Kafka), `service` (the Subsystem).
 """

@@ -7,7 +7,18 @@ until its cooling period ends: the service parks jobs until then without countin
 a job's RetryPolicy is spent only by requests actually made. Then one attempt, the probe, goes
 while the destination's other attempts wait for its outcome: a success closes the breaker, a
 failure opens it again for twice as long (COOLING_S, 2x, 4x ... up to MAX_COOLING_S), so an
-outage of an hour costs each parked job a handful of writes, not thousands.
+outage of an hour costs each parked job a few dozen writes, not thousands.
+
+A job held while it cools is parked until the cooling period ends only if it is the first of
+that period (it will be the probe); the others until one cooling period later, when the
+breaker would cool again should the probe fail, as it mostly does while a destination is down.
+With them all due at the end of the period, every one came back to find the probe out or failed
+and was parked anew, at every end of a period: each park, a write and a read of the retry topic
+and the CPU that costs, taken from the router (a failing destination's backlog was parked twice
+over in a few seconds). Jobs taken while the probe is out are held in the same way, as if it
+failed: past the period it would open and the next. The price: after an outage, the held jobs
+reach the destination up to two cooling periods later (at most 2 x MAX_COOLING_S after it is
+back; never later than an event's age allows).
 
 Answers that say the destination works but refuses this one request (any 4xx but 429) are not
 failures of the destination: they close the breaker as a success does. Attempts that were in
@@ -32,6 +43,7 @@ from streams.jobs import now_ms
 FAILURES = 20
 COOLING_S = 1.0
 MAX_COOLING_S = 60.0
+NO_DEADLINE = 2**62
 
 CLOSED, OPEN, PROBING = "closed", "open", "half-open"
 
@@ -53,6 +65,7 @@ class Breaker:
         self.open_until_ms = 0
         self.opened = 0  # times it opened, for the metrics
         self._probing: asyncio.Event | None = None  # set when the probe in flight has its outcome
+        self._probe_due_ms = 0  # the end of the cooling period a held job is already due at, to probe
 
     @property
     def state(self) -> str:
@@ -60,14 +73,29 @@ class Breaker:
             return PROBING
         return OPEN if self.open_until_ms else CLOSED
 
-    def closed_until(self) -> int | None:
-        """While the cooling period lasts, when it ends (ms); None once attempts may go: closed,
-        or cooled (the next attempt is the probe, and the others wait for it in the lane)."""
-        if self.open_until_ms and self._probing is None and self._clock() < self.open_until_ms:
-            return self.open_until_ms
-        return None
+    def hold_until(self, deadline_ms: int = NO_DEADLINE) -> int | None:
+        """When a job taken now is to be tried (ms), if not now; None once attempts may go: closed,
+        or cooled (the next attempt is the probe, and the others wait for it in the lane), or the
+        probe is out and holding the job would take it past `deadline_ms` (when its event is too old)."""
+        now = self._clock()
+        probing = self._probing is not None
+        if probing:  # as if it failed: open for the next cooling period, then its probe
+            ends = (now + self._cooling_ms(2), now + self._cooling_ms(2) + self._cooling_ms(4))
+        elif self.open_until_ms and now < self.open_until_ms:
+            ends = (self.open_until_ms, self.open_until_ms + self._cooling_ms(2))
+            if self._probe_due_ms != self.open_until_ms:
+                self._probe_due_ms = self.open_until_ms
+                return ends[0]
+        else:
+            return None
+        if ends[1] <= deadline_ms:
+            return ends[1]
+        return None if probing and ends[0] > deadline_ms else ends[0]
 
-    async def admit(self) -> Admission:
+    def _cooling_ms(self, factor: int) -> int:
+        return int(min(MAX_COOLING_S, self.cooling_s * factor) * 1000)
+
+    async def admit(self, deadline_ms: int = NO_DEADLINE) -> Admission:
         """Whether an attempt may go now; while a probe is out, waits for its outcome first."""
         while True:
             if self._probing is not None:
@@ -75,8 +103,8 @@ class Breaker:
                 continue
             if not self.open_until_ms:
                 return Admission(True)
-            if self._clock() < self.open_until_ms:
-                return Admission(False, until_ms=self.open_until_ms)
+            if (until := self.hold_until(deadline_ms)) is not None:
+                return Admission(False, until_ms=until)
             self._probing = asyncio.Event()
             return Admission(True, probe=True)
 

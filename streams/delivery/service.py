@@ -8,7 +8,8 @@ attempts in flight, its share of the rate limit, a circuit breaker), and records
 destinations are taken from Kafka as fast as they come, so a slow or failing endpoint only ever
 fills its own lane. A lane with too many deliveries waiting has new ones parked (not counted as
 attempts) instead of held in memory, and so has a destination whose breaker is open, until it
-cools. Retry-topic partitions are paused until their next record is due and resumed by a timer,
+cools: those are parked straight from the fetch loop, without a task each, as they are nearly
+every job taken while a destination fails. Retry-topic partitions are paused until their next record is due and resumed by a timer,
 which holds no other partition back.
 
 Durability: a record's offset is committed only once it is delivered, parked (the retry topic
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from confluent_kafka import KafkaError, KafkaException
 
 from streams.config_service import ConfigService
 from streams.delivery.deliverer import Attempt, Deliverer, Undeliverable
@@ -41,9 +44,9 @@ from streams.delivery.letters import (
 )
 from streams.delivery.offsets import PartitionOffsets
 from streams.delivery.retries import Outcome
+from streams.delivery.writer import KafkaWriter
 from streams.jobs import Job, now_ms
 from streams.metrics import (
-    DELIVERY_CIRCUIT_HELD,
     DELIVERY_DEAD_LETTERS,
     DELIVERY_FAILURES,
     DELIVERY_LATENCY,
@@ -53,7 +56,6 @@ from streams.metrics import (
     DELIVERY_RETRIES_DUE,
     DELIVERY_RETRIES_PARKED,
     DELIVERY_RETRIES_WAITING,
-    DELIVERY_SPILLED,
 )
 from streams.retry_schedule import TIERS_S
 from streams.settings import Settings
@@ -65,7 +67,6 @@ log = logging.getLogger(__name__)
 MAX_IN_HAND = 8192  # records taken and not finished, all lanes together, before fetching pauses
 COMMIT_EVERY_S = 1.0
 PRODUCE_RETRY_S = 1.0
-PARK_BATCH_BYTES = 1024 * 1024
 
 
 def last_error(job: Job) -> str:
@@ -94,6 +95,7 @@ class DeliveryService(Subsystem):
         self.config = config
         self.topics = TopicNames(settings.topic_prefix)
         self.retry_topics = {self.topics.retry(tier): tier for tier in TIERS_S}
+        self._parked = {tier: DELIVERY_RETRIES_PARKED.labels(f"{tier}s") for tier in TIERS_S}  # looked up once
         self.http = HttpDeliverer(settings, config)
         kafka = KafkaDeliverer(settings)
         # The kinds of target, by the TargetRef kind of their ARNs (streams/delivery/deliverer.py).
@@ -101,24 +103,23 @@ class DeliveryService(Subsystem):
                                                  "function": FunctionDeliverer(self.topics, kafka)}
         self.offsets: dict[TopicPartition, PartitionOffsets] = {}
         self.lanes: dict[str, Lane] = {}
+        # Each target ARN's lane, once a job to it was prepared (a lane's name is its ARN's, as
+        # each deliverer names it): what parking a job at once looks up instead of preparing it.
+        self._lane_names: dict[str, str] = {}
         self.share = 1.0  # of every destination's rate limit this worker may use
         self._paused: set[TopicPartition] = set()
         self._dead_letter_topics = DeadLetterTopics(settings)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._parking = 0  # jobs parked at once (_park_at_once) that Kafka has not acknowledged yet
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._writer: KafkaWriter | None = None
 
     async def on_start(self) -> None:
         settings = self.settings  # the retry topics exist: `busbar worker` creates them first
         for deliverer in set(self.deliverers.values()):
             await deliverer.start()
-        # Batches of up to a MiB a partition: parked jobs (1-2 KiB each) come in bursts, and with
-        # aiokafka's 16 KiB batches every job waiting for a full one woke at each drain (a third
-        # of the delivery service's CPU while a failing destination's backlog was parked).
-        self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                          enable_idempotence=True, max_request_size=16 * 1024 * 1024,
-                                          max_batch_size=PARK_BATCH_BYTES)
-        await self._producer.start()
+        self._writer = KafkaWriter(settings.kafka_bootstrap, f"{settings.app_id}-delivery")
+        self._writer.start()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, group_id=f"{settings.app_id}-delivery",
             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500,
@@ -130,11 +131,13 @@ class DeliveryService(Subsystem):
 
     async def on_stop(self) -> None:
         await super().on_stop()
+        if self._writer is not None:
+            await self._writer.flush()  # what was parked at once is done, so committed below
         if self._consumer is not None:
             await self.commit(set(self.offsets))
             await self._consumer.stop()
-        if self._producer is not None:
-            await self._producer.stop()
+        if self._writer is not None:
+            await self._writer.close()
         for deliverer in set(self.deliverers.values()):
             await deliverer.close()
 
@@ -152,7 +155,7 @@ class DeliveryService(Subsystem):
 
     @property
     def in_hand(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + self._parking
 
     async def _consume(self) -> None:
         consumer = self._consumer
@@ -166,31 +169,88 @@ class DeliveryService(Subsystem):
                 offsets = self.offsets.get(tp)
                 if offsets is None:
                     continue  # revoked meanwhile; its new owner reads these again
+                retries = tp.topic in self.retry_topics
                 for record in records:
-                    if tp.topic in self.retry_topics and self._hold_until_due(tp, record):
+                    try:
+                        job: Job | Exception = Job.decode(record.value, record.timestamp)
+                    except Exception as exc:  # dead-lettered by _handle
+                        job = exc
+                    if retries and isinstance(job, Job) and self._hold_until_due(tp, record.offset, job):
                         break
                     offsets.take(record.offset)
-                    task = asyncio.ensure_future(self._handle(tp, offsets, record))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    if isinstance(job, Job) and self._park_at_once(job, offsets, record.offset):
+                        continue
+                    self._spawn(self._handle(tp, offsets, record, job))
 
-    def _hold_until_due(self, tp: TopicPartition, record: ConsumerRecord) -> bool:
+    def _hold_until_due(self, tp: TopicPartition, offset: int, job: Job) -> bool:
         """Pause a retry partition whose next record is not due yet; a timer resumes it then."""
         try:
-            due = Job.decode(record.value, record.timestamp).due_ms
-        except ValueError:
+            wait_ms = job.due_ms - now_ms()
+        except (ValueError, TypeError):
             return False  # dead-lettered by _handle
-        wait_ms = due - now_ms()
         if wait_ms <= 0:
             DELIVERY_RETRIES_DUE.inc()
             return False
         assert self._consumer is not None
-        self._consumer.seek(tp, record.offset)
+        self._consumer.seek(tp, offset)
         self._consumer.pause(tp)
         self._paused.add(tp)
         DELIVERY_RETRIES_WAITING.set(len(self._paused))
         asyncio.get_running_loop().call_later(wait_ms / 1000, self._resume, tp)
         return True
+
+    def _park_at_once(self, job: Job, offsets: PartitionOffsets, offset: int) -> bool:
+        """A job for a destination whose breaker is open, or whose lane is full, parked again
+        straight from the fetch loop: no task, no await, its offset done once Kafka has it. While
+        a destination fails nearly every job taken is one of these, so this path is most of what
+        a failing destination costs; anything else (a first attempt, a job to give up) is a task's."""
+        try:
+            lane = self.lanes.get(self._lane_names.get(str(job.target.get("Arn", ""))) or "")
+            deadline = job.timestamp_ms + job.max_age_ms
+            if lane is None or now_ms() > deadline:
+                return False
+            until = lane.breaker.hold_until(deadline)
+            if until is not None:
+                if until > deadline:
+                    return False
+                tier, counter = job.park(until), lane.held
+            elif lane.full:
+                tier, counter = job.park(lane.spill_due(now_ms())), lane.spilled
+            else:
+                return False
+            value = job.encode()
+        except Exception:  # the task sees why
+            return False
+        counter.inc()
+        topic = self.topics.retry(tier)
+        self._parking += 1
+
+        def parked(err: KafkaError | None) -> None:
+            self._parking -= 1
+            if err is None:
+                self._parked[tier].inc()
+                offsets.done(offset)
+            else:  # the long way: written again until Kafka takes it
+                self._spawn(self._park_written(topic, tier, value, offsets, offset))
+
+        assert self._writer is not None
+        try:
+            self._writer.write(topic, value, None, [], parked)
+        except (BufferError, KafkaException) as exc:
+            parked(exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError)
+                   else KafkaError(KafkaError._QUEUE_FULL))
+        return True
+
+    async def _park_written(self, topic: str, tier: int, value: bytes, offsets: PartitionOffsets,
+                            offset: int) -> None:
+        await self._produce(topic, value, None, [])
+        self._parked[tier].inc()
+        offsets.done(offset)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _resume(self, tp: TopicPartition) -> None:
         self._paused.discard(tp)
@@ -216,12 +276,13 @@ class DeliveryService(Subsystem):
             log.info("delivery: commit deferred (%s)", exc)
 
     # --- one delivery ------------------------------------------------------------------------
-    async def _handle(self, tp: TopicPartition, offsets: PartitionOffsets, record: ConsumerRecord) -> None:
+    async def _handle(self, tp: TopicPartition, offsets: PartitionOffsets, record: ConsumerRecord,
+                      job: Job | Exception) -> None:
         """A record's offset moves on only once it is delivered, parked or dead-lettered. Should
         this worker stop midway (cancelled, or the fallback's own write given up on stopping),
         the record stays in hand: not committed, so it is taken up again after a restart."""
         try:
-            await self._deliver(record.value, record.timestamp)
+            await self._deliver(job, record.value)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug, or a record no check foresaw: its attempt failed, for that reason
@@ -258,12 +319,12 @@ class DeliveryService(Subsystem):
         await self._dead_letter_topics.ensure(self.topics.dlq(bus))
         await self._produce(self.topics.dlq(bus), value, None, [("busbar-error", reason[:ERROR_MAX].encode())])
 
-    async def _deliver(self, value: bytes, timestamp_ms: int) -> None:
-        try:
-            job = Job.decode(value, timestamp_ms)
-        except ValueError as exc:
-            await self._refuse(value, str(exc))
+    async def _deliver(self, job: Job | Exception, value: bytes) -> None:
+        if isinstance(job, ValueError):
+            await self._refuse(value, str(job))
             return
+        if isinstance(job, Exception):
+            raise job
         arn = str(job.target.get("Arn", ""))
         try:
             ref = job.ref
@@ -274,17 +335,18 @@ class DeliveryService(Subsystem):
         except (ValueError, Undeliverable) as exc:
             await self._give_up(job, arn, str(exc), 0)
             return
-        name = attempt.lane
+        name = self._lane_names[arn] = attempt.lane
         if now_ms() - job.timestamp_ms > job.max_age_ms:
             await self._give_up(job, name, f"{last_error(job)} (older than MaximumEventAgeInSeconds)", 0)
             return
         lane = self.lanes.get(name) or self.lanes.setdefault(name, Lane(name))
-        if (until := lane.breaker.closed_until()) is not None:
+        deadline = job.timestamp_ms + job.max_age_ms
+        if (until := lane.breaker.hold_until(deadline)) is not None:
             await self._hold(job, lane, until)
             return
         if lane.full:
             await self._park(job, job.park(lane.spill_due(now_ms())))
-            DELIVERY_SPILLED.labels(name).inc()
+            lane.spilled.inc()
             return
         lane.waiting += 1
         try:
@@ -292,7 +354,7 @@ class DeliveryService(Subsystem):
         finally:
             lane.waiting -= 1
         try:
-            admission = await lane.breaker.admit()  # it may have opened while this one waited
+            admission = await lane.breaker.admit(deadline)  # it may have opened while this one waited
             if admission.go:
                 outcome = await self._attempt(lane, attempt, admission.probe)
         finally:
@@ -306,7 +368,7 @@ class DeliveryService(Subsystem):
         """One attempt, within the destination's rate limit; its outcome goes to the lane's breaker."""
         try:
             if attempt.rate_per_s is not None:
-                lane.bucket.set_rate(attempt.rate_per_s * self.share)
+                lane.limit(attempt.rate_per_s * self.share)
                 waited = await lane.bucket.take()
                 if waited:
                     DELIVERY_RATE_WAITS.labels(lane.name).inc()
@@ -323,14 +385,14 @@ class DeliveryService(Subsystem):
         return outcome
 
     async def _hold(self, job: Job, lane: Lane, until_ms: int) -> None:
-        """Parked until the destination's breaker has cooled, no attempt counted; given up now
-        when the event would be too old by then."""
+        """Parked until its destination's breaker says (Breaker.hold_until), no attempt counted;
+        given up now when the event would be too old by then."""
         if until_ms - job.timestamp_ms > job.max_age_ms:
             await self._give_up(job, lane.name, f"{last_error(job)} (MaximumEventAgeInSeconds passes while "
                                                 f"its destination's circuit breaker is open)", 0)
             return
         await self._park(job, job.park(until_ms))
-        DELIVERY_CIRCUIT_HELD.labels(lane.name).inc()
+        lane.held.inc()
 
     async def _settle(self, job: Job, name: str, outcome: Outcome) -> None:
         job.attempted(None if outcome.ok else outcome.error)
@@ -352,7 +414,7 @@ class DeliveryService(Subsystem):
 
     async def _park(self, job: Job, tier: int) -> None:
         await self._produce(self.topics.retry(tier), job.encode(), None, [])
-        DELIVERY_RETRIES_PARKED.labels(f"{tier}s").inc()
+        self._parked[tier].inc()
 
     async def _give_up(self, job: Job, name: str, reason: str, status: int) -> None:
         log.warning("delivery to %s (rule %s/%s) given up after %d attempt(s): %s", name,
@@ -365,10 +427,10 @@ class DeliveryService(Subsystem):
 
     async def _produce(self, topic: str, value: bytes, key: bytes | None, headers: Headers) -> None:
         """Until Kafka takes it: the record's offset must not be committed before."""
-        assert self._producer is not None
+        assert self._writer is not None
         while True:
             try:
-                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+                await self._writer.send(topic, value, key, headers)
                 return
             except Exception as exc:
                 if self.should_stop:

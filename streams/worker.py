@@ -15,6 +15,7 @@ from streams.config_store import ConfigStore
 from streams.connect import install as install_connectors
 from streams.correlation.service import CorrelationService
 from streams.delivery.service import DeliveryService
+from streams.faust_consumer import RewindingTransport
 from streams.functions.service import FunctionService
 from streams.health import KafkaProbe, health_report
 from streams.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -69,6 +70,8 @@ def create_app(settings: Settings) -> faust.App:
         # new owner (at least once), and the correlation windows count an event id once.
         stream_wait_empty=False,
     )
+    # Rereads what Faust drops in a rebalance from partitions with no committed offset yet.
+    app.transport = RewindingTransport(app.conf.broker_consumer, app)
     config = ConfigService(ConfigStore(settings.kafka_bootstrap, topics.config, settings.write_timeout_s))
     router = RouterService(settings, config)
     api = install_api(app, settings=settings, topics=topics, config=config)

@@ -19,9 +19,6 @@ from tests.support import ROOT, WorkerProcess, running
 pytestmark = pytest.mark.kafka
 
 
-@pytest.mark.xfail(strict=False, reason="known bug (issue 15): a function topic's partition may go unconsumed for "
-                   "minutes after the worker's agents start (seen once in a fresh-clone CI run: one of six "
-                   "uploads never validated); tests/test_functions_scaleout.py shows it more often")
 def test_valid_uploads_are_processed_and_notified_invalid_ones_alert_administrators(
         kafka_bootstrap: str, worker_logs: Path, tmp_path: Path) -> None:
     bucket_env = {"BUCKET_ROOT": str(tmp_path / "buckets")}

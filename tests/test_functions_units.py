@@ -123,6 +123,23 @@ def test_invocations_succeed_fail_and_time_out() -> None:
     assert timed_out.timed_out and timed_out.reason == "Sandbox.Timedout: Task timed out after 0.20 seconds"
 
 
+def test_an_async_handler_that_ignores_its_cancellation_times_out_all_the_same() -> None:
+    async def stubborn(event: dict, ctx: LambdaContext) -> str:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            await asyncio.sleep(5)  # goes on after being cancelled
+        return "late"
+
+    async def run() -> tuple:
+        started = time.monotonic()
+        result = await invoke(stubborn, {}, context(0.2), 0.2, {})
+        return result, time.monotonic() - started
+
+    result, seconds = asyncio.run(run())
+    assert result.timed_out and seconds < 1.0
+
+
 def test_destination_events_have_lambdas_shape() -> None:
     record = invocation_record(function_arn="arn:aws:lambda:us-east-1:000000000000:function:f", request_id="r",
                                condition="RetriesExhausted", attempts=3, request={"id": "e"},

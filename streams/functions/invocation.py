@@ -1,6 +1,7 @@
 """One invocation of a handler: `handler(event, context)` with the function's environment, bounded by its timeout.
 
-An `async def` handler is awaited on the worker's event loop and cancelled when its time is up.
+An `async def` handler is awaited on the worker's event loop and cancelled when its time is up;
+the invocation ends then, even if the handler catches the cancellation and runs on.
 Any other handler runs in a thread of its own, so a blocking handler never blocks the loop;
 when its time is up busbar stops waiting and the invocation fails, but Python cannot stop a
 thread, so the handler's code runs on until it returns and its result is discarded. A new
@@ -57,18 +58,34 @@ async def invoke(handler: Callable[[Any, Any], Any], event: Any, context: Lambda
                  variables: Mapping[str, str]) -> Result:
     started = time.monotonic()
     with function_variables(variables):  # the task and the thread below copy this context
-        try:
-            value = await asyncio.wait_for(_run(handler, event, context), timeout_s)
-        except TimeoutError:
-            return Result(False, error_type=TIMEOUT_ERROR, seconds=time.monotonic() - started,
-                          error_message=f"Task timed out after {timeout_s:.2f} seconds")
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # the handler's own failure, whatever it is (sys.exit too)
-            frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
-            return Result(False, error_type=type(exc).__name__, error_message=str(exc),
-                          stack_trace=frames, seconds=time.monotonic() - started)
+        task = asyncio.ensure_future(_run(handler, event, context))
+    try:
+        await asyncio.wait([task], timeout=timeout_s)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not task.done():
+        # Not waited for once cancelled (asyncio.wait_for would): an async handler that catches
+        # the cancellation and goes on must not keep the invocation, and so its slot, for good.
+        task.cancel()
+        task.add_done_callback(_forget)
+        return Result(False, error_type=TIMEOUT_ERROR, seconds=time.monotonic() - started,
+                      error_message=f"Task timed out after {timeout_s:.2f} seconds")
+    try:
+        value = task.result()
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # the handler's own failure, whatever it is (sys.exit too)
+        frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
+        return Result(False, error_type=type(exc).__name__, error_message=str(exc),
+                      stack_trace=frames, seconds=time.monotonic() - started)
     return Result(True, value=value, seconds=time.monotonic() - started)
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    """What a timed-out invocation ends with, if it ever ends, is nobody's any more."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _run(handler: Callable[[Any, Any], Any], event: Any, context: LambdaContext) -> Any:

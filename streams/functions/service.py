@@ -18,15 +18,19 @@ worker starting also takes up the topics of functions deleted before it started,
 reason.
 
 Faust subscribes to a new agent's topic in its own time: it waits 45 s after a change, to
-gather changes made together, and forgets a change made while its group rebalances. So the
-wait is shortened to RESUBSCRIBE_S, and a watch asks Faust again while a function's topic is
-not yet in its subscription.
+gather changes made together, and forgets a change made while its group rebalances. It checks
+for a rebalance before that wait, not after: a subscription changed during a rebalance crashed
+the worker (its table recovery found no assignment). So Faust subscribes at once (no wait),
+when no rebalance is under way, and a watch asks it again every WATCH_S while a function's
+topic is not yet in its subscription: changes made together are still taken in one rebalance,
+as the next ones wait for the current rebalance to end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import faust
@@ -59,7 +63,7 @@ from streams.topics import TopicNames
 log = logging.getLogger(__name__)
 
 IMPORT_ERROR = "Runtime.ImportModuleError"  # Lambda's errorType for a handler it cannot import
-RESUBSCRIBE_S = 1.0
+WATCH_S = 1.0
 
 
 class FunctionService(Subsystem):
@@ -73,8 +77,11 @@ class FunctionService(Subsystem):
         self._agents: dict[str, faust.types.AgentT] = {}
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        # By (topic, partition, offset): Faust reads a kept partition again from its committed
+        # offset after each rebalance, so an event being invoked here may come in a second time.
+        self._running: dict[tuple[str, int, int], asyncio.Task[None]] = {}
         self._retries = Retries(settings, self._send)
-        app.topics._resubscribe_sleep_lock_seconds = RESUBSCRIBE_S
+        app.topics._resubscribe_sleep_lock_seconds = 0.0
 
     async def on_start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -110,7 +117,7 @@ class FunctionService(Subsystem):
     async def _keep_subscribed(self) -> None:
         conductor = self._app.topics
         while not self.should_stop:
-            await asyncio.sleep(RESUBSCRIBE_S)
+            await asyncio.sleep(WATCH_S)
             subscribed = conductor._topic_name_index  # a defaultdict: an empty entry is no subscription
             if not self._app.rebalancing and not all(subscribed.get(self._topics.function(name))
                                                      for name in self._agents):
@@ -137,15 +144,35 @@ class FunctionService(Subsystem):
     async def _consume(self, name: str, stream: faust.StreamT) -> None:
         manual = stream.noack()
         async for event in manual.events():
+            message = event.message
+            offset = (message.topic, message.partition, message.offset)
+            running = self._running.get(offset)
+            if running is not None:  # read again after a rebalance while it is still invoked here
+                self._track(self._ack_after(running, event, manual))
+                continue
             function = self._catalog.get(name)
             slots = function.slots if function is not None else None
             if slots is not None:
                 if slots.locked():
                     FUNCTION_THROTTLES.labels(name).inc()
                 await slots.acquire()
-            task = asyncio.ensure_future(self._settle(name, slots, event, manual))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task = self._track(self._settle(name, slots, event, manual))
+            self._running[offset] = task
+            task.add_done_callback(lambda _, offset=offset: self._running.pop(offset, None))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @staticmethod
+    async def _ack_after(running: asyncio.Task[None], event: faust.EventT, stream: faust.StreamT) -> None:
+        """Acknowledge an event read again once its first reading is settled: one invocation for
+        both, rather than a second one holding another slot beside it."""
+        await asyncio.wait([running])
+        if not running.cancelled():
+            await stream.ack(event)
 
     async def _settle(self, name: str, slots: asyncio.Semaphore | None, event: faust.EventT,
                       stream: faust.StreamT) -> None:

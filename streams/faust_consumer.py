@@ -1,0 +1,36 @@
+"""Faust's Kafka consumer, made to reread what it dropped from partitions that have no committed offset.
+
+Faust drops records that reach it while its group rebalances: a fetch still waiting when the
+rebalance starts returns records of the newly assigned partitions while the flow is stopped,
+and Faust throws them away, counting on seeking every partition back to its committed offset
+before the flow resumes. aiokafka's seek to the committed offset does nothing for a partition
+that has none (nothing committed yet, or 0), so there the consumer's position stays past the
+dropped records and they are never delivered: the first events of a new function's topic, or
+those a killed worker had in flight before anything was committed, were lost that way. A
+partition without a committed offset is sought to its first offset here, as the group's
+`auto_offset_reset` (earliest) means it to be read; a record read twice is handled at least
+once, as after any rebalance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from faust.transport.drivers import aiokafka
+from faust.types import TP
+
+
+class RewindingConsumer(aiokafka.Consumer):
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        committed = await super().seek_to_committed()
+        changelogs = self.app.tables.changelog_topics  # their recovery seeks them itself
+        unread = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        if unread:
+            await self.seek_wait(dict(await self.earliest_offsets(*unread)))
+        return committed
+
+
+class RewindingTransport(aiokafka.Transport):
+    """Faust's aiokafka transport with the consumer above (`app.transport = RewindingTransport(...)`)."""
+
+    Consumer = RewindingConsumer

@@ -15,6 +15,7 @@ import pytest
 from botocore.client import BaseClient
 
 from streams.arns import kafka_topic_arn
+from streams.delivery.breaker import MAX_COOLING_S
 from streams.embedded_kafka import EmbeddedKafka, port_free
 from streams.jobs import Job
 from streams.retry_schedule import TIERS_S
@@ -27,6 +28,9 @@ from tests.test_router_support import end_offsets, read_all
 pytestmark = pytest.mark.kafka
 
 REMOTE = "remote"
+# Jobs held by a destination's open breaker reach it within two cooling periods of its return:
+# the longer the outage (on a loaded machine, the slower the test), the longer those periods.
+RECOVERY_S = 2 * MAX_COOLING_S + 60
 
 
 def ports_below_the_ephemeral_range(count: int) -> list[int]:
@@ -118,7 +122,7 @@ def test_a_target_cluster_down_then_up_gets_every_parked_event(kafka_bootstrap: 
         assert {r["id"] for r in read_topic(kafka_bootstrap, other, lambda got: len(got) >= 5, 30)} == local
         bring_up(remote, topic)
         try:
-            assert arrived(remote, topic, sent, 120) == sent
+            assert arrived(remote, topic, sent, RECOVERY_S) == sent
         finally:
             remote.stop()
 

@@ -15,7 +15,7 @@ once, as after any rebalance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from faust.transport.drivers import aiokafka
 from faust.types import TP
@@ -30,22 +30,33 @@ class RewindingConsumer(aiokafka.Consumer):
             await self.seek_wait(dict(await self.earliest_offsets(*unread)))
         return committed
 
-    def _new_offset(self, tp: TP) -> int | None:
+    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         """Faust commits the run of acknowledged offsets that starts at the lowest acknowledged
         one, even with an earlier record still being handled: it checks nothing while the
         partition has no committed offset, and lets a gap of one pass after one. Function
         invocations finish out of order, so a worker killed then would lose the invocation still
-        running. Nothing is committed here past a record delivered and not yet acknowledged."""
-        committed = self._committed_offset[tp]
-        pending = [message.offset for message in list(self._unacked_messages)
-                   if message.tp == tp and (committed is None or message.offset >= committed)]
-        if not pending:
-            return super()._new_offset(tp)
-        first_pending = min(pending)
+        running. Nothing is committed here past a record delivered and not yet acknowledged.
+        The records in hand are looked through once per commit, not once per partition."""
+        first_pending: dict[TP, int] = {}
+        for message in list(self._unacked_messages):
+            tp, offset = message.tp, message.offset
+            committed = self._committed_offset[tp]
+            if (committed is None or offset >= committed) and offset < first_pending.get(tp, offset + 1):
+                first_pending[tp] = offset
+        commit = {}
+        for tp in tps:
+            offset = self._settled_offset(tp, first_pending.get(tp))
+            if offset is not None and self._should_commit(tp, offset):
+                commit[tp] = offset
+        return commit
+
+    def _settled_offset(self, tp: TP, first_pending: int | None) -> int | None:
+        if first_pending is None:
+            return self._new_offset(tp)
         acked = self._acked[tp]
         if not acked or min(acked) > first_pending:
             return None  # nothing settled below the first record in hand: nothing to commit yet
-        offset = super()._new_offset(tp)
+        offset = self._new_offset(tp)
         return None if offset is None else min(offset, first_pending)
 
 
